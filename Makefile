@@ -1,0 +1,171 @@
+# blkxlate — build, test, demo.  Out-of-tree build in build/; `make V=1` is
+# verbose.  `make demo` and `make check` install what is missing (make deps).
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+BUILD	?= build
+V	?= 0
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-7s %s\n' $(1) $(2)
+endif
+
+CC	?= gcc
+CLANG	?= clang
+BPFTOOL	?= $(shell command -v /usr/sbin/bpftool || command -v bpftool || echo bpftool)
+ARCH	:= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+PKGS	:= libbpf json-c liburing
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN	:= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
+	   -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS	?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -Iinclude -Iuserspace \
+	   -I$(BUILD)/bpf $(PKG_CFLAGS) -MMD -MP
+LDLIBS	:= $(PKG_LIBS) -lelf -lz -lpthread
+SAN	:= -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=all
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	   -Iinclude -I$(BUILD)/bpf -I/usr/include/$(shell uname -m)-linux-gnu \
+	   -MMD -MP
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
+
+US_SRCS   := $(wildcard userspace/*.c)
+US_LIB_SRCS := $(filter-out userspace/main.c,$(US_SRCS))
+US_OBJS   := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(US_SRCS))
+US_LIB_OBJS := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(US_LIB_SRCS))
+US_SAN_OBJS := $(patsubst userspace/%.c,$(BUILD)/san/%.o,$(US_LIB_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+UNIT_SAN_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/san/%,$(UNIT_SRCS))
+BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFTEST_SRCS))
+
+BIN	:= $(BUILD)/bin/blkxlate
+
+.PHONY: all deps lab-deps build check unit unit-san bpf-test cli-test vm-check \
+	demo bench format format-check clean help
+
+all: deps
+	$(Q)$(MAKE) --no-print-directory build
+
+build: $(BIN)
+
+help:
+	@echo "make          build everything into $(BUILD)/ (installs missing deps)"
+	@echo "make demo     the main job: serve the demo disks and show them"
+	@echo "make check    all tests: unit (+ASan/UBSan), BPF, CLI, VM lab"
+	@echo "make bench    benchmarks in the VM lab (not part of check)"
+	@echo "make format   clang-format every C file in place"
+
+deps:
+	$(Q)tools/deps
+
+lab-deps:
+	$(Q)tools/deps --lab
+
+# --- BPF -------------------------------------------------------------------
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+# --- userspace -------------------------------------------------------------
+$(BUILD)/obj/%.o: userspace/%.c | $(BPF_SKELS) $(BUILD)/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: userspace/%.c | $(BPF_SKELS) $(BUILD)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -O1 -c $< -o $@
+
+$(BUILD)/libblkxlate.a: $(US_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libblkxlate-san.a: $(US_SAN_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(BUILD)/obj/main.o $(BUILD)/libblkxlate.a | $(BUILD)/bin
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# --- tests -----------------------------------------------------------------
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libblkxlate.a | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libblkxlate.a \
+		-lcmocka $(LDLIBS)
+
+$(BUILD)/tests/san/test_%: tests/unit/test_%.c $(BUILD)/libblkxlate-san.a | $(BUILD)/tests/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -O1 -Itests/unit -o $@ $< \
+		$(BUILD)/libblkxlate-san.a -lcmocka $(LDLIBS)
+
+$(BUILD)/tests/test_bpf_%: tests/bpf/test_bpf_%.c $(BUILD)/libblkxlate.a | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libblkxlate.a \
+		-lcmocka $(LDLIBS)
+
+unit: deps
+	$(Q)$(MAKE) --no-print-directory $(UNIT_BINS)
+	$(Q)tools/run-tests "unit" $(UNIT_BINS)
+
+unit-san: deps
+	$(Q)$(MAKE) --no-print-directory $(UNIT_SAN_BINS)
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		tools/run-tests "unit (ASan+UBSan)" $(UNIT_SAN_BINS)
+
+bpf-test: deps
+	$(Q)$(MAKE) --no-print-directory $(BIN) $(BPFTEST_BINS)
+	$(Q)BLKXLATE=$(abspath $(BIN)) tools/run-tests "bpf" $(BPFTEST_BINS)
+
+cli-test: deps
+	$(Q)$(MAKE) --no-print-directory $(BIN)
+	$(Q)BLKXLATE=$(abspath $(BIN)) tests/cli/run.sh
+
+vm-check: deps lab-deps
+	$(Q)$(MAKE) --no-print-directory $(BIN)
+	$(Q)tests/vm/run-suite.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory format-check unit unit-san bpf-test \
+		cli-test vm-check
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory $(BIN)
+	$(Q)tools/demo
+
+bench: deps lab-deps
+	$(Q)$(MAKE) --no-print-directory $(BIN)
+	$(Q)tools/bench
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	$(Q)clang-format -i $(FORMAT_FILES)
+
+format-check:
+	$(Q)out=$$(clang-format --dry-run $(FORMAT_FILES) 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out" | head -40; \
+	echo "format-check: run 'make format'"; exit 1; fi; \
+	echo "format-check: $(words $(FORMAT_FILES)) files clean"
+
+$(BUILD)/bpf $(BUILD)/obj $(BUILD)/san $(BUILD)/bin $(BUILD)/tests $(BUILD)/tests/san:
+	$(Q)mkdir -p $@
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/san/*.d $(BUILD)/bpf/*.d $(BUILD)/tests/*.d $(BUILD)/tests/san/*.d)

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blkxlate ABI shared by the BPF programs and the userspace control plane:
+ * the key and value types of every pinned map.  Fixed-width fields, explicit
+ * padding, no libc headers, so that the same bytes mean the same thing on
+ * both sides and bpftool prints every field by name (BTF).
+ */
+#ifndef BLKXLATE_ABI_H
+#define BLKXLATE_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Limits of one blkxlate instance (sizes of the pinned maps). */
+#define BLKX_MAX_DISKS	      1024 /* guest LUNs / namespaces */
+#define BLKX_MAX_MEMBERS      4096 /* backing members over all disks */
+#define BLKX_MAX_DISK_MEMBERS 32   /* members of one striped disk */
+#define BLKX_MAX_SEGMENTS     64   /* segments one remap may produce */
+#define BLKX_GUID_STR_LEN     40 /* "xxxxxxxx-...-xxxxxxxxxxxx" + NUL, padded */
+#define BLKX_DEV_NAME_LEN     64 /* member device path, NUL-terminated */
+#define BLKX_SECTOR_SHIFT     9	 /* remap unit: 512-byte sectors, like ublk */
+#define BLKX_ABI_VERSION      1
+
+/* Guest-visible controller protocol (settings "protocol"). */
+enum blkx_protocol {
+	BLKX_PROTO_SCSI = 0,
+	BLKX_PROTO_IDE = 1,
+	BLKX_PROTO_NVME = 2,
+};
+
+/* Backing family (settings "device_type"); FILE is our extension. */
+enum blkx_backing {
+	BLKX_BACKING_NVME = 0,
+	BLKX_BACKING_VSCSI = 1,
+	BLKX_BACKING_FILE = 2,
+};
+
+/* struct blkx_disk.flags */
+#define BLKX_DISK_STRIPED     (1u << 0)
+#define BLKX_DISK_READ_ONLY   (1u << 1)
+#define BLKX_DISK_FUA	      (1u << 2) /* every member honours FUA */
+#define BLKX_DISK_WRITE_CACHE (1u << 3) /* some member has a volatile cache */
+#define BLKX_DISK_DISCARD     (1u << 4) /* every member can discard */
+
+/* luns map key: guest-visible controller and location. */
+struct blkx_lun_key {
+	char controller[BLKX_GUID_STR_LEN]; /* canonical lowercase GUID */
+	__u32 location;			    /* SCSI LUN, IDE slot, NVMe nsid */
+	__u32 channel;			    /* IDE channel, else 0 */
+};
+
+/* luns map value. */
+struct blkx_lun {
+	__u32 disk;	/* index into the disks map */
+	__u32 protocol; /* enum blkx_protocol */
+};
+
+/*
+ * disks map value: the geometry of one guest disk, checked once by the
+ * planner.  All sizes are in 512-byte sectors.  Member i of the disk is
+ * members[first_member + i].
+ */
+struct blkx_disk {
+	__u64 size_sectors;   /* guest-visible size */
+	__u64 member_sectors; /* usable sectors of each member (whole chunks) */
+	__u32 chunk_sectors;  /* stripe chunk; 0 when not striped */
+	__u32 nr_members;     /* 1 for a single backing */
+	__u32 first_member;   /* index of member 0 in the members map */
+	__u32 lbs_shift;      /* log2(logical block size): 9 or 12 */
+	__u32 pbs_shift;      /* log2(physical block size) */
+	__u32 flags;	      /* BLKX_DISK_* */
+	__u32 protocol;	      /* enum blkx_protocol */
+	__u32 location;	      /* guest location, for reports */
+};
+
+/* members map value: where a member's usable range sits on its device. */
+struct blkx_member {
+	__u64 offset_sectors; /* start of the usable range on the device */
+	__u64 size_sectors;   /* length of the usable range */
+	__u32 dev_major;      /* block device numbers, 0:0 for a file */
+	__u32 dev_minor;
+	__u32 disk;    /* owning disk */
+	__u32 index;   /* position in the disk's stripe set */
+	__u32 backing; /* enum blkx_backing */
+	__u32 pad;
+	char device[BLKX_DEV_NAME_LEN]; /* e.g. /dev/nvme0n1 */
+};
+
+/* Per-LUN and per-member I/O counters (lun_stats, member_stats). */
+struct blkx_io_stats {
+	__u64 reads;
+	__u64 writes;
+	__u64 read_sectors;
+	__u64 write_sectors;
+	__u64 flushes;
+	__u64 discards;
+	__u64 write_zeroes;
+	__u64 errors;
+};
+
+/* meta map (one entry): what the control plane programmed. */
+struct blkx_meta {
+	__u32 abi_version;
+	__u32 nr_disks;
+	__u32 nr_members;
+	__u32 pad;
+	__u64 generation; /* bumped on every successful load */
+};
+
+/* One piece of a remapped request. */
+struct blkx_segment {
+	__u64 member_sector; /* in the member's usable range: see
+				blkx_member_sector() */
+	__u64 req_offset;    /* sectors from the start of the request */
+	__u32 member;	     /* index in the disk's stripe set */
+	__u32 nr_sectors;
+};
+
+/*
+ * Context of the remap syscall program (BPF_PROG_RUN): the request goes in,
+ * the segments come out in the same buffer.
+ */
+struct blkx_remap_ctx {
+	struct blkx_lun_key lun; /* in */
+	__u64 sector;		 /* in: start, 512-byte sectors */
+	__u64 nr_sectors;	 /* in */
+	__s32 result;		 /* out: segment count or -errno */
+	__u32 disk;		 /* out: disk index */
+	struct blkx_segment segs[BLKX_MAX_SEGMENTS]; /* out */
+};
+
+#endif /* BLKXLATE_ABI_H */

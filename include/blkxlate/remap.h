@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one stripe math of blkxlate, compiled into the BPF programs and into
+ * the userspace data path alike.  Pure functions over the geometry in the
+ * disks/members maps; no libc, no allocation.
+ *
+ * Layout (as OpenHCL's striped disk): chunk c of the logical disk lives on
+ * member c mod n at member sector (c / n) * chunk + offset-in-chunk.  A
+ * single backing is a one-member disk mapped straight through.
+ */
+#ifndef BLKXLATE_REMAP_H
+#define BLKXLATE_REMAP_H
+
+#include "abi.h"
+
+/* errno values, spelled out so that BPF code needs no libc headers */
+#define BLKX_EIO    5
+#define BLKX_E2BIG  7
+#define BLKX_ENOENT 2
+#define BLKX_EBUSY 16
+#define BLKX_EINVAL 22
+#define BLKX_ERANGE 34
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+/*
+ * Geometry sanity that the planner guarantees; checked again here so that a
+ * corrupted map entry yields an error instead of a division by zero.
+ */
+static __always_inline int blkx_disk_ok(const struct blkx_disk *d)
+{
+	if (d->nr_members == 0 || d->nr_members > BLKX_MAX_DISK_MEMBERS)
+		return 0;
+	if (d->nr_members > 1 && d->chunk_sectors == 0)
+		return 0;
+	if (d->size_sectors > d->member_sectors * d->nr_members)
+		return 0;
+	return 1;
+}
+
+/* 0 when [sector, sector + nr) lies inside the disk, else -BLKX_ERANGE. */
+static __always_inline int blkx_remap_check(const struct blkx_disk *d,
+					    __u64 sector, __u64 nr)
+{
+	if (nr > d->size_sectors || sector > d->size_sectors - nr)
+		return -BLKX_ERANGE;
+	return 0;
+}
+
+/*
+ * The first segment of [sector, sector + nr), nr > 0, inside the disk.
+ * Fills seg->member and seg->member_sector (relative to the member's usable
+ * range) and returns the segment length in sectors.
+ */
+static __always_inline __u64 blkx_remap_one(const struct blkx_disk *d,
+					    __u64 sector, __u64 nr,
+					    struct blkx_segment *seg)
+{
+	__u64 chunk, stripe, in_chunk, len;
+
+	if (d->nr_members <= 1) {
+		seg->member = 0;
+		seg->member_sector = sector;
+		return nr;
+	}
+	chunk = sector / d->chunk_sectors;
+	in_chunk = sector - chunk * d->chunk_sectors;
+	stripe = chunk / d->nr_members;
+	seg->member = (__u32)(chunk - stripe * d->nr_members);
+	seg->member_sector = stripe * d->chunk_sectors + in_chunk;
+	len = d->chunk_sectors - in_chunk;
+	return len < nr ? len : nr;
+}
+
+/*
+ * Map a request onto member segments.  segs has room for max entries
+ * (max <= BLKX_MAX_SEGMENTS); member_sector is relative to each member's
+ * usable range (add blkx_member.offset_sectors for the device sector, see
+ * blkx_member_sector()).  Returns the number of segments, 0 for nr == 0, or
+ *   -BLKX_EINVAL  the geometry is corrupt,
+ *   -BLKX_ERANGE  the request leaves the disk (or nr does not fit 32 bits
+ *                 per segment),
+ *   -BLKX_E2BIG   more than max segments would be needed,
+ *   -BLKX_EIO     a post-condition failed (a segment would leave its member
+ *                 or the lengths do not add up): never issue such a request.
+ */
+static __always_inline int blkx_remap(const struct blkx_disk *d, __u64 sector,
+				      __u64 nr, struct blkx_segment *segs,
+				      __u32 max)
+{
+	__u64 done = 0;
+	int n = 0;
+	int i;
+
+	if (!blkx_disk_ok(d))
+		return -BLKX_EINVAL;
+	if (blkx_remap_check(d, sector, nr))
+		return -BLKX_ERANGE;
+	if (max > BLKX_MAX_SEGMENTS)
+		max = BLKX_MAX_SEGMENTS;
+
+	for (i = 0; i < BLKX_MAX_SEGMENTS; i++) {
+		struct blkx_segment *s = &segs[i];
+		__u64 len;
+
+		if (done >= nr)
+			break;
+		if ((__u32)i >= max)
+			return -BLKX_E2BIG;
+		len = blkx_remap_one(d, sector + done, nr - done, s);
+		if (len > 0xffffffffULL)
+			return -BLKX_ERANGE;
+		/* post-condition: the segment stays inside its member */
+		if (s->member >= d->nr_members ||
+		    s->member_sector + len > d->member_sectors)
+			return -BLKX_EIO;
+		s->nr_sectors = (__u32)len;
+		s->req_offset = done;
+		done += len;
+		n++;
+	}
+	if (done < nr)
+		return -BLKX_E2BIG;
+	if (done != nr) /* post-condition: lengths add up to the request */
+		return -BLKX_EIO;
+	return n;
+}
+
+/*
+ * Device sector of a segment on its member, or -1 (as all ones) when the
+ * segment does not fit the member's usable range.
+ */
+static __always_inline __u64 blkx_member_sector(const struct blkx_member *m,
+						const struct blkx_segment *s)
+{
+	if (s->member_sector > m->size_sectors ||
+	    s->nr_sectors > m->size_sectors - s->member_sector)
+		return ~0ULL;
+	return m->offset_sectors + s->member_sector;
+}
+
+#endif /* BLKXLATE_REMAP_H */

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * maps: lifecycle of one instance's pinned BPF maps under
+ * <bpffs>/blkxlate/<instance>/ (directory 0700): create and program them
+ * from a plan, open them again from another process, remove them.
+ */
+#ifndef BLKXLATE_MAPS_H
+#define BLKXLATE_MAPS_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include <blkxlate/abi.h>
+
+#include "plan.h"
+
+#define MAPS_DEFAULT_INSTANCE "default"
+#define MAPS_PROG_PIN "remap_prog"
+
+struct remap_bpf;
+
+struct maps {
+	char dir[PATH_MAX];
+	int luns_fd;
+	int disks_fd;
+	int members_fd;
+	int lun_stats_fd;
+	int member_stats_fd;
+	int meta_fd;
+	int prog_fd; /* the remap syscall program */
+	struct remap_bpf *skel; /* set when this process created the maps */
+};
+
+/* The bpffs root: $BLKXLATE_BPFFS or /sys/fs/bpf. */
+const char *maps_bpffs_root(void);
+/* <root>/blkxlate/<instance>; -EINVAL for a bad instance name. */
+int maps_instance_dir(const char *instance, char *buf, size_t len);
+
+/*
+ * Create, pin and program the maps of instance from plan p.  Refuses with
+ * -EEXIST when the instance is already loaded.  All or nothing: on failure
+ * nothing stays pinned.  err gets a readable reason.
+ */
+int maps_create(const char *instance, const struct plan *p, struct maps *m,
+		char *err, size_t errlen);
+/* Open the pinned maps and program of a loaded instance. */
+int maps_open(const char *instance, struct maps *m, char *err, size_t errlen);
+/* Close fds (and the skeleton); pins stay. */
+void maps_close(struct maps *m);
+/* Unpin everything of instance and remove its directory. */
+int maps_destroy(const char *instance, char *err, size_t errlen);
+
+/*
+ * Run the remap program on rq (BPF_PROG_RUN).  0 with rq->result set, or
+ * -errno when the program could not run.
+ */
+int maps_remap(const struct maps *m, struct blkx_remap_ctx *rq);
+
+#endif /* BLKXLATE_MAPS_H */

@@ -17,7 +17,7 @@
 #define BLKX_EIO    5
 #define BLKX_E2BIG  7
 #define BLKX_ENOENT 2
-#define BLKX_EBUSY 16
+#define BLKX_EBUSY  16
 #define BLKX_EINVAL 22
 #define BLKX_ERANGE 34
 
@@ -126,6 +126,47 @@ static __always_inline int blkx_remap(const struct blkx_disk *d, __u64 sector,
 	if (done != nr) /* post-condition: lengths add up to the request */
 		return -BLKX_EIO;
 	return n;
+}
+
+/*
+ * The part of [sector, sector + nr) that lives on member m, as one range:
+ * the chunks of one member are consecutive rows of the stripe, so for
+ * discard and write-zeroes every member gets a single contiguous extent
+ * (OpenHCL merges unmap ranges the same way).  The request must be inside
+ * the disk (blkx_remap_check).  Returns the extent length in sectors (0 when
+ * the member holds none of it) and sets *start, relative to the member's
+ * usable range.
+ */
+static __always_inline __u64 blkx_member_extent(const struct blkx_disk *d,
+						__u32 m, __u64 sector, __u64 nr,
+						__u64 *start)
+{
+	__u64 cs = d->chunk_sectors, n = d->nr_members;
+	__u64 c_first, c_last, c_a, c_b, s, e;
+
+	*start = 0;
+	if (nr == 0 || m >= d->nr_members)
+		return 0;
+	if (n <= 1) {
+		*start = sector;
+		return nr;
+	}
+	c_first = sector / cs;
+	c_last = (sector + nr - 1) / cs;
+	c_a = c_first + (m + n - c_first % n) % n; /* first chunk of m */
+	if (c_a > c_last)
+		return 0;
+	c_b = c_last - (c_last % n + n - m) % n; /* last chunk of m */
+	if (c_a == c_first)
+		s = (c_a / n) * cs + (sector - c_first * cs);
+	else
+		s = (c_a / n) * cs;
+	if (c_b == c_last)
+		e = (c_b / n) * cs + (sector + nr - c_last * cs);
+	else
+		e = (c_b / n + 1) * cs;
+	*start = s;
+	return e - s;
 }
 
 /*

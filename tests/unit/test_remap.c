@@ -288,6 +288,56 @@ static void test_property_random(void **state)
 	assert_true(outside > 1000 && multi > 10000 && inside > 500000);
 }
 
+/* Per-member extents cover exactly the sectors the model puts there. */
+static void test_member_extent_property(void **state)
+{
+	unsigned long checked = 0, empty = 0;
+
+	(void)state;
+	for (long i = 0; i < 20000; i++) {
+		struct blkx_disk d = random_geometry();
+		uint64_t sector = rnd_range(0, d.size_sectors - 1);
+		uint64_t max_nr = d.size_sectors - sector;
+		uint64_t nr = rnd_range(1, max_nr < 4096 ? max_nr : 4096);
+		uint64_t lo[BLKX_MAX_DISK_MEMBERS], hi[BLKX_MAX_DISK_MEMBERS];
+		uint64_t count[BLKX_MAX_DISK_MEMBERS] = {0};
+
+		for (uint32_t m = 0; m < d.nr_members; m++) {
+			lo[m] = UINT64_MAX;
+			hi[m] = 0;
+		}
+		for (uint64_t k = 0; k < nr; k++) {
+			uint32_t m;
+			uint64_t ms;
+
+			naive(&d, sector + k, &m, &ms);
+			lo[m] = ms < lo[m] ? ms : lo[m];
+			hi[m] = ms + 1 > hi[m] ? ms + 1 : hi[m];
+			count[m]++;
+		}
+		for (uint32_t m = 0; m < d.nr_members; m++) {
+			__u64 start;
+			uint64_t len =
+				blkx_member_extent(&d, m, sector, nr, &start);
+
+			if (!count[m]) {
+				assert_int_equal(len, 0);
+				empty++;
+				continue;
+			}
+			/* contiguous: the model's sectors fill [lo, hi) */
+			assert_int_equal(hi[m] - lo[m], count[m]);
+			assert_int_equal(start, lo[m]);
+			assert_int_equal(len, count[m]);
+			assert_true(start + len <= d.member_sectors);
+			checked++;
+		}
+	}
+	print_message("extent: %lu member extents checked, %lu empty\n",
+		      checked, empty);
+	assert_true(checked > 20000 && empty > 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt_geometry),
 		cmocka_unit_test(test_member_sector),
 		cmocka_unit_test(test_property_random),
+		cmocka_unit_test(test_member_extent_property),
 	};
 
 	return cmocka_run_group_tests_name("remap", tests, NULL, NULL);

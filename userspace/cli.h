@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "log.h"
 #include "settings.h"
 
 /* Exit statuses of every subcommand. */
@@ -16,18 +17,23 @@ enum cli_exit {
 	CLI_BAD_SETTINGS = 3, /* the settings (or their backings) are invalid */
 };
 
-extern bool cli_verbose;
+#define cli_verbose log_verbose
 
 int cli_validate(int argc, char **argv);
 int cli_plan(int argc, char **argv);
 int cli_load(int argc, char **argv);
 int cli_unload(int argc, char **argv);
 int cli_map_lba(int argc, char **argv);
+int cli_daemon(int argc, char **argv);
+int cli_up(int argc, char **argv);
+int cli_down(int argc, char **argv);
+int cli_status(int argc, char **argv);
+int cli_features(int argc, char **argv);
 
-/* Helpers shared by the subcommands. */
-void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Helpers shared by the subcommands (messages go through log.h). */
+#define cli_error log_error
+#define cli_warn log_warn
+#define cli_info log_info
 /* Report a settings error as a JSON object on stdout or a line on stderr. */
 void cli_settings_error(const struct settings_error *err, bool json);
 /* Print the parser's warnings (stderr lines; nothing in JSON mode). */

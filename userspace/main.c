@@ -22,6 +22,11 @@ static const struct command commands[] = {
 	{"load", cli_load, "program and pin the BPF maps (no ublk)"},
 	{"unload", cli_unload, "remove the pinned maps of an instance"},
 	{"map-lba", cli_map_lba, "ask the remap BPF program where LBAs live"},
+	{"daemon", cli_daemon, "serve the LUNs as ublk devices (foreground)"},
+	{"up", cli_up, "start the daemon detached and wait until it serves"},
+	{"down", cli_down, "stop the daemon and remove its devices"},
+	{"status", cli_status, "show the served disks and their state"},
+	{"features", cli_features, "what this kernel offers blkxlate"},
 };
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dp_user: the userspace data path.  Each request is remapped with the
+ * shared remap header over the disk's geometry (the same numbers the BPF
+ * maps hold) and becomes io_uring I/O on the members' fixed files:
+ *   READ/WRITE     one READ_FIXED/WRITE_FIXED per segment (zero copy on the
+ *                  request's own pages where UBLK_F_AUTO_BUF_REG exists);
+ *                  FUA writes carry RWF_DSYNC, which the block layer turns
+ *                  into FUA (or a flush) on each member written
+ *   FLUSH          fdatasync on every member
+ *   DISCARD        punch-hole (unmap, reads zero) of each member's extent
+ *   WRITE_ZEROES   zero-range of each member's extent
+ * Every sub-I/O is awaited even after an error; the first error wins and a
+ * short transfer is -EIO.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include <blkxlate/remap.h>
+
+#include "log.h"
+#include "queue.h"
+
+#define SECTOR_SHIFT 9
+
+static void prep_member_sqe(struct io_uring_sqe *sqe, unsigned int member,
+			    unsigned int tag, unsigned int op,
+			    uint32_t nr_sectors)
+{
+	sqe->fd = (int)(1 + member); /* fixed file index */
+	sqe->flags |= IOSQE_FIXED_FILE;
+	sqe->user_data = queue_udata(QK_MEMBER, tag, member, op, nr_sectors);
+}
+
+static int queue_rw(struct queue *q, unsigned int tag,
+		    const struct ublksrv_io_desc *iod, unsigned int op)
+{
+	struct blkx_segment segs[BLKX_MAX_SEGMENTS];
+	struct ldisk *ld = q->ld;
+	struct io_slot *io = &q->ios[tag];
+	int n;
+
+	n = blkx_remap(&ld->geo, iod->start_sector, iod->nr_sectors, segs,
+		       BLKX_MAX_SEGMENTS);
+	if (n <= 0) {
+		log_error("dev %u: %s of %u sectors at %llu not mapped: %s",
+			  ld->dev_id, op == UBLK_IO_OP_READ ? "read" : "write",
+			  iod->nr_sectors,
+			  (unsigned long long)iod->start_sector,
+			  strerror(n ? -n : EINVAL));
+		return queue_commit(q, tag, n ? n : -EINVAL);
+	}
+	io->result = (int32_t)(iod->nr_sectors << SECTOR_SHIFT);
+	for (int i = 0; i < n; i++) {
+		struct io_uring_sqe *sqe = queue_get_sqe(q);
+		uint64_t dev_sector =
+			blkx_member_sector(&ld->members[segs[i].member], &segs[i]);
+		uint64_t off = dev_sector << SECTOR_SHIFT;
+		uint64_t boff = segs[i].req_offset << SECTOR_SHIFT;
+		unsigned int len = segs[i].nr_sectors << SECTOR_SHIFT;
+		/* zero copy: an offset into the registered request buffer,
+		 * whose base is 0; copy mode: our buffer's address */
+		uint64_t addr = ld->zero_copy ? boff
+					      : (uint64_t)(uintptr_t)io->buf +
+							boff;
+
+		if (!sqe || dev_sector == ~0ULL) {
+			io->result = -EIO;
+			break;
+		}
+		if (op == UBLK_IO_OP_READ)
+			io_uring_prep_read_fixed(sqe, 0, (void *)(uintptr_t)addr,
+						 len, off, (int)tag);
+		else
+			io_uring_prep_write_fixed(sqe, 0,
+						  (const void *)(uintptr_t)addr,
+						  len, off, (int)tag);
+		if (op == UBLK_IO_OP_WRITE &&
+		    (iod->op_flags >> 8) & (UBLK_IO_F_FUA >> 8))
+			sqe->rw_flags = RWF_DSYNC;
+		prep_member_sqe(sqe, segs[i].member, tag, op,
+				segs[i].nr_sectors);
+		io->pending++;
+	}
+	if (!io->pending)
+		return queue_commit(q, tag, io->result);
+	return 0;
+}
+
+static int queue_flush(struct queue *q, unsigned int tag)
+{
+	struct io_slot *io = &q->ios[tag];
+
+	for (int m = 0; m < q->ld->nr_members; m++) {
+		struct io_uring_sqe *sqe = queue_get_sqe(q);
+
+		if (!sqe) {
+			io->result = -EIO;
+			break;
+		}
+		io_uring_prep_fsync(sqe, 0, IORING_FSYNC_DATASYNC);
+		prep_member_sqe(sqe, (unsigned int)m, tag, UBLK_IO_OP_FLUSH, 0);
+		io->pending++;
+	}
+	if (!io->pending)
+		return queue_commit(q, tag, io->result);
+	return 0;
+}
+
+/* DISCARD and WRITE_ZEROES: one fallocate per member extent. */
+static int queue_zero(struct queue *q, unsigned int tag,
+		      const struct ublksrv_io_desc *iod, unsigned int op)
+{
+	struct ldisk *ld = q->ld;
+	struct io_slot *io = &q->ios[tag];
+	int mode = FALLOC_FL_KEEP_SIZE;
+
+	if (blkx_remap_check(&ld->geo, iod->start_sector, iod->nr_sectors))
+		return queue_commit(q, tag, -EIO);
+	if (op == UBLK_IO_OP_DISCARD ||
+	    !((iod->op_flags >> 8) & (UBLK_IO_F_NOUNMAP >> 8)))
+		mode |= FALLOC_FL_PUNCH_HOLE; /* unmap; reads return zeroes */
+	else
+		mode |= FALLOC_FL_ZERO_RANGE;
+	for (int m = 0; m < ld->nr_members; m++) {
+		__u64 start;
+		__u64 len = blkx_member_extent(&ld->geo, (__u32)m,
+					       iod->start_sector,
+					       iod->nr_sectors, &start);
+		struct blkx_segment ext = {.member_sector = start,
+					   .nr_sectors = (__u32)len};
+		struct io_uring_sqe *sqe;
+		uint64_t dev_sector;
+
+		if (!len)
+			continue;
+		dev_sector = len > 0xffffffffULL
+				     ? ~0ULL
+				     : blkx_member_sector(&ld->members[m], &ext);
+		sqe = queue_get_sqe(q);
+		if (!sqe || dev_sector == ~0ULL) {
+			io->result = -EIO;
+			break;
+		}
+		io_uring_prep_fallocate(sqe, 0, mode,
+					dev_sector << SECTOR_SHIFT,
+					len << SECTOR_SHIFT);
+		prep_member_sqe(sqe, (unsigned int)m, tag, op,
+				(uint32_t)(len > 0xffffff ? 0 : len));
+		io->pending++;
+	}
+	if (!io->pending)
+		return queue_commit(q, tag, io->result);
+	return 0;
+}
+
+static int dp_user_queue_io(struct queue *q, unsigned int tag,
+			    const struct ublksrv_io_desc *iod)
+{
+	unsigned int op = iod->op_flags & 0xff;
+
+	switch (op) {
+	case UBLK_IO_OP_READ:
+	case UBLK_IO_OP_WRITE:
+		return queue_rw(q, tag, iod, op);
+	case UBLK_IO_OP_FLUSH:
+		return queue_flush(q, tag);
+	case UBLK_IO_OP_DISCARD:
+	case UBLK_IO_OP_WRITE_ZEROES:
+		return queue_zero(q, tag, iod, op);
+	default:
+		log_warn("dev %u: unsupported operation %u", q->ld->dev_id,
+			 op);
+		return queue_commit(q, tag, -EOPNOTSUPP);
+	}
+}
+
+static void count_member_io(struct queue *q, unsigned int member,
+			    unsigned int op, uint32_t sectors, int res)
+{
+	struct blkx_io_stats *ms;
+
+	if (!q->ld->member_stats)
+		return;
+	ms = &q->ld->member_stats[member];
+	switch (op) {
+	case UBLK_IO_OP_READ:
+		stats_add(&ms->reads, 1);
+		stats_add(&ms->read_sectors, res > 0 ? sectors : 0);
+		break;
+	case UBLK_IO_OP_WRITE:
+		stats_add(&ms->writes, 1);
+		stats_add(&ms->write_sectors, res > 0 ? sectors : 0);
+		break;
+	case UBLK_IO_OP_FLUSH:
+		stats_add(&ms->flushes, 1);
+		break;
+	case UBLK_IO_OP_DISCARD:
+		stats_add(&ms->discards, 1);
+		break;
+	case UBLK_IO_OP_WRITE_ZEROES:
+		stats_add(&ms->write_zeroes, 1);
+		break;
+	}
+	if (res < 0)
+		stats_add(&ms->errors, 1);
+}
+
+static void dp_user_io_done(struct queue *q, const struct io_uring_cqe *cqe)
+{
+	unsigned int tag = udata_tag(cqe->user_data);
+	unsigned int member = udata_member(cqe->user_data);
+	unsigned int op = udata_op(cqe->user_data);
+	uint32_t sectors = udata_sectors(cqe->user_data);
+	struct io_slot *io = &q->ios[tag];
+	int res = cqe->res;
+
+	if ((op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE) && res >= 0 &&
+	    (uint32_t)res != sectors << SECTOR_SHIFT) {
+		log_error("dev %u: short %s on member %u: %d of %u bytes",
+			  q->ld->dev_id, op == UBLK_IO_OP_READ ? "read" : "write",
+			  member, res, sectors << SECTOR_SHIFT);
+		res = -EIO;
+	}
+	if (res < 0) {
+		if (io->result >= 0) /* the first error wins */
+			log_error("dev %u: member %u: op %u failed: %s",
+				  q->ld->dev_id, member, op, strerror(-res));
+		if (io->result >= 0)
+			io->result = res;
+	}
+	count_member_io(q, member, op, sectors, res);
+	if (--io->pending == 0)
+		queue_commit(q, tag, io->result);
+}
+
+const struct dataplane_ops dp_user_ops = {
+	.name = "user",
+	.queue_io = dp_user_queue_io,
+	.io_done = dp_user_io_done,
+};

@@ -29,6 +29,7 @@ int cli_up(int argc, char **argv);
 int cli_down(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_features(int argc, char **argv);
+int cli_resolve(int argc, char **argv);
 
 /* Helpers shared by the subcommands (messages go through log.h). */
 #define cli_error log_error

@@ -308,3 +308,102 @@ int cli_plan(int argc, char **argv)
 	settings_fini(&s);
 	return CLI_OK;
 }
+
+static void usage_resolve(FILE *f)
+{
+	fprintf(f, "Usage: blkxlate resolve [--json] [--sysfs-root DIR] "
+		   "TYPE DEVICE_PATH [SUB_DEVICE_PATH]\n"
+		   "\n"
+		   "Show which device a backing setting names, with the "
+		   "daemon's own resolver:\n"
+		   "TYPE is nvme, vscsi or file; DEVICE_PATH and "
+		   "SUB_DEVICE_PATH as in the\n"
+		   "settings (e.g. 'nvme BLKXLATE-A 2', 'vscsi 0000:00:05.0 "
+		   "1').\n"
+		   "\n"
+		   "  -j, --json             JSON output\n"
+		   "      --sysfs-root DIR   read sysfs from DIR\n"
+		   "  -h, --help             this text\n");
+}
+
+int cli_resolve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
+		{NULL, 0, NULL, 0},
+	};
+	struct settings_device dev = {0};
+	struct settings_error err = {0};
+	struct resolved_dev rd;
+	struct resolve_ctx rc;
+	unsigned long long sub = 0;
+	bool json = false;
+	int c, nargs;
+
+	resolve_ctx_default(&rc);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage_resolve(stdout);
+			return CLI_OK;
+		case OPT_SYSFS_ROOT:
+			rc.sysfs_root = optarg;
+			break;
+		default:
+			usage_resolve(stderr);
+			return CLI_USAGE;
+		}
+	}
+	nargs = argc - optind;
+	if (nargs < 2 || nargs > 3) {
+		cli_error("resolve: expected TYPE DEVICE_PATH [SUB_DEVICE_PATH]");
+		usage_resolve(stderr);
+		return CLI_USAGE;
+	}
+	if (!strcmp(argv[optind], "nvme"))
+		dev.type = SETTINGS_DEV_NVME;
+	else if (!strcmp(argv[optind], "vscsi"))
+		dev.type = SETTINGS_DEV_VSCSI;
+	else if (!strcmp(argv[optind], "file"))
+		dev.type = SETTINGS_DEV_FILE;
+	else {
+		cli_error("resolve: TYPE '%s' is not nvme, vscsi or file",
+			  argv[optind]);
+		return CLI_USAGE;
+	}
+	dev.device_path = argv[optind + 1];
+	if (nargs == 3 && cli_parse_u64("SUB_DEVICE_PATH", argv[optind + 2],
+					UINT32_MAX, &sub))
+		return CLI_USAGE;
+	dev.sub_device_path = (uint32_t)sub;
+	snprintf(dev.path, sizeof(dev.path), "device");
+	if (resolve_device(&rc, &dev, &rd, &err)) {
+		cli_settings_error(&err, json);
+		return CLI_BAD_SETTINGS;
+	}
+	if (json) {
+		struct json_object *r = json_object_new_object();
+
+		json_object_object_add(r, "device", jstr(rd.dev_path));
+		json_object_object_add(r, "name", jstr(rd.name));
+		json_object_object_add(r, "how", jstr(rd.how));
+		json_object_object_add(
+			r, "size_bytes",
+			json_object_new_int64((int64_t)rd.size_bytes));
+		json_object_object_add(
+			r, "logical_block_size",
+			json_object_new_int64(rd.logical_block_size));
+		cli_print_json(r);
+	} else {
+		printf("%s\n", rd.dev_path);
+		if (cli_verbose)
+			printf("  %s\n", rd.how);
+	}
+	return CLI_OK;
+}

@@ -19,6 +19,7 @@ struct command {
 static const struct command commands[] = {
 	{"validate", cli_validate, "check a settings file"},
 	{"plan", cli_plan, "resolve backings and show what would be served"},
+	{"resolve", cli_resolve, "show which device a backing setting names"},
 	{"load", cli_load, "program and pin the BPF maps (no ublk)"},
 	{"unload", cli_unload, "remove the pinned maps of an instance"},
 	{"map-lba", cli_map_lba, "ask the remap BPF program where LBAs live"},

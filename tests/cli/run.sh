@@ -8,7 +8,7 @@ B=${BLKXLATE:-$ROOT/build/bin/blkxlate}
 BPFTOOL=${BPFTOOL:-$(command -v bpftool || echo /usr/sbin/bpftool)}
 T_TMP=$(mktemp -d /tmp/blkxlate-cli.XXXXXX)
 INST=clitest$$
-. "$HERE/lib.sh"
+. "$HERE/../vm/lib.sh"
 
 cleanup() {
 	"$B" unload --instance "$INST" >/dev/null 2>&1

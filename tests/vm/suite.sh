@@ -1,0 +1,256 @@
+#!/bin/sh
+# The end-to-end suite, run inside the VM lab (tools/vm-run --script) on
+# one boot: real clients (fio, mkfs/fsck, qemu-io, blkdiscard, dd) on the
+# ublk disks blkxlate serves from the lab's NVMe and SCSI disks.
+# One PASS/FAIL line per check and "N passed, N failed" at the end.
+set -u
+cd /blkxlate || exit 1
+T_TMP=$(mktemp -d /tmp/suite.XXXXXX)
+. tests/vm/lib.sh
+. /blkxlate/lab.env 2>/dev/null
+KERNEL=$(uname -r)
+LAB=configs/vm-lab.json
+SCSI=a0c4e2d1-7b3f-4c6a-9e21-0d5b8f3a6c10
+NVME=d3b5f7a9-2c4e-4f61-8a0b-1c2d3e4f5a6b
+STRIPE_LINK=/run/blkxlate/$SCSI/lun0
+VSCSI_LINK=/run/blkxlate/$SCSI/lun1
+NS_LINK=/run/blkxlate/$NVME/lun1
+NS4K_LINK=/run/blkxlate/$NVME/lun2
+CHUNK=65536
+section() { echo "--- $*"; }
+
+# fio_verify NAME DEV BS: randwrite + crc32c verify, QD32, io_uring
+fio_verify() {
+	out=$(fio --name=verify --filename="$2" --ioengine=io_uring --direct=1 \
+		--rw=randwrite --bs="$3" --iodepth=32 --size=48M \
+		--verify=crc32c --verify_fatal=1 --do_verify=1 \
+		--randrepeat=0 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && printf '%s' "$out" | grep -q 'err= 0'; then
+		pass "$1"
+	else
+		fail "$1: fio exit $rc: $(printf '%s' "$out" | grep -Ei 'err|verify|bad' | head -5)"
+	fi
+}
+
+# same_bytes NAME FILE_A FILE_B
+same_bytes() {
+	if cmp -s "$2" "$3"; then pass "$1"; else fail "$1: $2 and $3 differ"; fi
+}
+
+# stat_of LUN_DEVICE FIELD: a counter from `blkxlate status --json`
+stat_of() {
+	blkxlate status --json | tr -d ' \n' |
+		sed -n "s|.*\"device\":\"$1\"[^}]*\"stats\":{\([^}]*\)}.*|\1|p" |
+		tr ',' '\n' | sed -n "s/\"$2\"://p"
+}
+
+section "kernel $KERNEL: features and bring-up"
+run blkxlate features
+expect_out "features reports ublk" "^ublk +yes"
+case "$KERNEL" in
+7.*) expect_out "features: zero copy on 7.x" "zero copy +yes" ;;
+6.12*) expect_out "features: copy mode on 6.12" "zero copy +no" ;;
+esac
+run blkxlate up "$LAB"
+expect_rc "up serves the lab config" 0
+expect_out "up says how many disks" "up: 4 disk"
+for l in "$STRIPE_LINK" "$VSCSI_LINK" "$NS_LINK" "$NS4K_LINK"; do
+	d=$(readlink "$l")
+	case "$d" in
+	/dev/ublkb*) [ -b "$d" ] && pass "link $l -> $d" || fail "link $l: $d is not a block device" ;;
+	*) fail "link $l missing (readlink: '$d')" ;;
+	esac
+done
+STRIPE=$(readlink "$STRIPE_LINK")
+VSCSI=$(readlink "$VSCSI_LINK")
+NS=$(readlink "$NS_LINK")
+NS4K=$(readlink "$NS4K_LINK")
+run blkxlate status
+expect_out "status lists the stripe with both members" \
+	"$SCSI +SCSI +0 +$STRIPE +live .*/dev/nvme.*, /dev/nvme"
+expect_out "status names the data path" "data path user"
+case "$KERNEL" in
+7.*) expect_out "status: zero copy" "zero copy" ;;
+*) expect_out "status: copy mode" "copy mode" ;;
+esac
+M0=$(blkxlate resolve nvme BLKXLATE-A 1)
+M1=$(blkxlate resolve nvme BLKXLATE-C 1)
+[ -b "$M0" ] && [ -b "$M1" ] && pass "members resolved by serial+nsid: $M0 $M1" ||
+	fail "members by serial+nsid: '$M0' '$M1'"
+sz=$(blockdev --getsize64 "$STRIPE")
+[ "$sz" = 536870912 ] && pass "stripe size is 2 x 256 MiB" || fail "stripe size $sz"
+[ "$(cat /sys/block/${STRIPE#/dev/}/queue/chunk_sectors)" = 128 ] &&
+	pass "stripe chunk_sectors = 64 KiB" || fail "chunk_sectors $(cat /sys/block/${STRIPE#/dev/}/queue/chunk_sectors)"
+
+section "fio write+verify (randwrite 8k, QD32, crc32c)"
+fio_verify "fio verify: stripe over two NVMe controllers" "$STRIPE" 8k
+fio_verify "fio verify: single vSCSI LUN" "$VSCSI" 8k
+fio_verify "fio verify: single NVMe namespace" "$NS" 8k
+fio_verify "fio verify: 4096-byte NVMe namespace" "$NS4K" 8k
+
+section "layout: chunk c on member c mod 2 at (c / 2) * chunk"
+dd if=/dev/urandom of="$T_TMP/pat" bs=$CHUNK count=64 2>/dev/null
+dd if="$T_TMP/pat" of="$STRIPE" bs=$CHUNK oflag=direct 2>/dev/null
+bad=0
+for c in $(seq 0 63); do
+	m=$((c % 2))
+	row=$((c / 2))
+	[ $m -eq 0 ] && mdev=$M0 || mdev=$M1
+	dd if="$mdev" of="$T_TMP/got" bs=$CHUNK skip=$row count=1 iflag=direct 2>/dev/null
+	dd if="$T_TMP/pat" of="$T_TMP/want" bs=$CHUNK skip=$c count=1 2>/dev/null
+	cmp -s "$T_TMP/got" "$T_TMP/want" || { bad=$((bad + 1)); echo "chunk $c not at member $m row $row"; }
+done
+[ $bad -eq 0 ] && pass "64 chunks found on their members" || fail "$bad of 64 chunks misplaced"
+dd if="$STRIPE" of="$T_TMP/back" bs=$CHUNK count=64 iflag=direct 2>/dev/null
+same_bytes "pattern reads back through the disk" "$T_TMP/pat" "$T_TMP/back"
+# a chunk-crossing unaligned request (96 KiB at 32 KiB)
+dd if=/dev/urandom of="$T_TMP/x" bs=32k count=3 2>/dev/null
+dd if="$T_TMP/x" of="$STRIPE" bs=32k seek=1 count=3 oflag=direct 2>/dev/null
+dd if="$STRIPE" of="$T_TMP/y" bs=32k skip=1 count=3 iflag=direct 2>/dev/null
+same_bytes "chunk-crossing 96 KiB write reads back" "$T_TMP/x" "$T_TMP/y"
+
+section "stats in the pinned map"
+w=$(stat_of "$STRIPE" writes)
+[ "${w:-0}" -gt 0 ] && pass "lun_stats counts stripe writes ($w)" || fail "stripe writes counter '$w'"
+run bpftool map dump pinned /sys/fs/bpf/blkxlate/default/member_stats
+expect_out "bpftool shows member counters" '"write_sectors": [1-9]'
+dd if=/dev/urandom of="$STRIPE" bs=4k count=1 oflag=direct conv=fsync 2>/dev/null
+f=$(stat_of "$STRIPE" flushes)
+[ "${f:-0}" -gt 0 ] && pass "fsync reaches the members as FLUSH ($f)" || fail "flush counter '$f'"
+
+section "ext4 on the striped LUN"
+mkdir -p /mnt/s
+if mkfs.ext4 -q -F "$STRIPE" && mount -t ext4 "$STRIPE" /mnt/s; then
+	pass "mkfs.ext4 + mount"
+	cp -a /blkxlate/tests /mnt/s/tree
+	dd if=/dev/urandom of=/mnt/s/big bs=1M count=24 2>/dev/null
+	(cd /mnt/s && find . -type f ! -name sums -exec md5sum {} + >/tmp/sums)
+	umount /mnt/s && pass "umount" || fail "umount"
+	run e2fsck -f -n "$STRIPE"
+	expect_rc "e2fsck -f clean" 0
+	mount -t ext4 "$STRIPE" /mnt/s && (cd /mnt/s && md5sum -c -s /tmp/sums) &&
+		pass "files read back after remount" || fail "files after remount"
+	umount /mnt/s
+else
+	fail "mkfs.ext4 + mount on $STRIPE"
+fi
+
+section "qemu-io through the stable path (as a VMM opens it)"
+run qemu-io -f raw -t none -c 'write -P 0xa5 1M 2M' -c 'read -P 0xa5 1M 2M' "$NS_LINK"
+expect_rc "qemu-io exits 0" 0
+if printf '%s' "$OUT$ERR" | grep -qi 'fail\|error\|verification'; then
+	fail "qemu-io pattern: $OUT $ERR"
+else
+	pass "qemu-io wrote and read back pattern 0xa5 on $NS_LINK"
+fi
+run qemu-io -f raw -t none -c 'write -P 0x3c 0 256k' -c 'read -P 0x3c 0 256k' "$STRIPE_LINK"
+if [ "$RC" -eq 0 ] && ! printf '%s' "$OUT$ERR" | grep -qi 'fail\|error'; then
+	pass "qemu-io on the striped LUN"
+else
+	fail "qemu-io on the striped LUN: $OUT $ERR"
+fi
+
+section "discard and write-zeroes"
+dd if=/dev/urandom of="$STRIPE" bs=1M count=8 oflag=direct 2>/dev/null
+# 4 MiB at 0 is member range [0, 2 MiB) on both members
+run blkdiscard -z -o 0 -l 4194304 "$STRIPE"
+expect_rc "blkdiscard -z (write zeroes)" 0
+for m in "$M0" "$M1"; do
+	cmp -s -n 2097152 "$m" /dev/zero && pass "write-zeroes: $m [0, 2M) reads zero" ||
+		fail "write-zeroes: $m [0, 2M) not zero"
+done
+run blkdiscard -o 4194304 -l 4194304 "$STRIPE"
+expect_rc "blkdiscard (discard)" 0
+for m in "$M0" "$M1"; do
+	dd if="$m" of="$T_TMP/d" bs=1M skip=2 count=2 iflag=direct 2>/dev/null
+	cmp -s -n 2097152 "$T_TMP/d" /dev/zero && pass "discard: $m [2M, 4M) reads zero" ||
+		fail "discard: $m [2M, 4M) not zero"
+done
+dd if="$STRIPE" of="$T_TMP/z" bs=1M count=8 iflag=direct 2>/dev/null
+cmp -s -n 8388608 "$T_TMP/z" /dev/zero && pass "the disk reads zero where discarded" ||
+	fail "the disk is not zero after discard"
+
+section "sector sizes"
+[ "$(blockdev --getss "$NS4K")" = 4096 ] && pass "4096-byte LUN has 4096-byte logical blocks" ||
+	fail "4096 LUN logical block size $(blockdev --getss "$NS4K")"
+# (busybox dd falls back to buffered I/O on EINVAL: ask fio)
+if fio --name=small --filename="$NS4K" --rw=write --bs=512 --size=512 \
+	--direct=1 --ioengine=psync >/dev/null 2>&1; then
+	fail "512-byte direct write to a 4096-byte LUN was accepted"
+else
+	pass "512-byte direct write to a 4096-byte LUN is refused"
+fi
+dd if=/dev/urandom of="$T_TMP/p4" bs=4096 count=16 2>/dev/null
+dd if="$T_TMP/p4" of="$NS4K" bs=4096 seek=5 oflag=direct 2>/dev/null
+M4K=$(blkxlate resolve nvme BLKXLATE-B 1)
+dd if="$M4K" of="$T_TMP/q4" bs=4096 skip=5 count=16 iflag=direct 2>/dev/null
+same_bytes "4096-byte LUN: data lands at the same LBA of its member" "$T_TMP/p4" "$T_TMP/q4"
+section "a failing member returns EIO and nothing hangs"
+dmsetup create --noudevsync blkx_err --table "0 262144 error" &&
+	ERRDEV=/dev/dm-$(dmsetup info -c --noheadings -o minor blkx_err | tr -d ' ')
+cat >"$T_TMP/err.json" <<JSON
+{"version":"V1","dynamic":{"storage_controllers":[{"instance_id":"11111111-2222-3333-4444-555555555555","protocol":"SCSI","luns":[
+ {"location":0,"physical_devices":{"type":"single","device":{"device_type":"file","device_path":"$ERRDEV"}}}]}]}}
+JSON
+run blkxlate up --instance errtest "$T_TMP/err.json"
+expect_rc "serve a LUN whose member always fails" 0
+EDEV=$(readlink /run/blkxlate/11111111-2222-3333-4444-555555555555/lun0)
+start=$(date +%s)
+if timeout 30 dd if="$EDEV" of=/dev/null bs=4k count=1 iflag=direct 2>"$T_TMP/dderr"; then
+	fail "read from a failing member succeeded"
+else
+	grep -qi 'input/output error' "$T_TMP/dderr" && pass "read fails with EIO" ||
+		fail "read failed, but not with EIO: $(cat "$T_TMP/dderr")"
+fi
+if timeout 30 dd if=/dev/zero of="$EDEV" bs=4k count=1 oflag=direct 2>"$T_TMP/dderr"; then
+	fail "write to a failing member succeeded"
+else
+	pass "write fails ($(tail -1 "$T_TMP/dderr"))"
+fi
+el=$(($(date +%s) - start))
+[ $el -lt 20 ] && pass "errors came back in ${el}s" || fail "errors took ${el}s"
+e=$(blkxlate status --instance errtest --json | tr -d ' \n' | sed -n 's/.*"errors":\([0-9]*\).*/\1/p')
+[ "${e:-0}" -gt 0 ] && pass "error counted in the stats ($e)" || fail "errors counter '$e'"
+run blkxlate status
+expect_out "the other instance is still live" "$STRIPE +live"
+run blkxlate down --instance errtest
+expect_rc "down the failing instance" 0
+dmsetup remove --noudevsync blkx_err
+
+section "down removes everything"
+run blkxlate down
+expect_rc "down" 0
+n=$(ls /sys/block | grep -c '^ublkb')
+[ "$n" -eq 0 ] && pass "no ublk block device left" || fail "$n ublk block devices left: $(ls /sys/block | grep ublkb)"
+[ -z "$(ls /dev | grep '^ublk[bc]')" ] && pass "no ublk device nodes left" || fail "left: $(ls /dev | grep '^ublk[bc]')"
+[ ! -e "$STRIPE_LINK" ] && [ ! -e /run/blkxlate/$SCSI ] && pass "links removed" || fail "links left under /run/blkxlate"
+[ ! -e /sys/fs/bpf/blkxlate/default ] && pass "pins removed" || fail "pins left: $(ls /sys/fs/bpf/blkxlate/default)"
+dstate=$(grep -l '^[0-9]* ([^)]*) D' /proc/[0-9]*/stat 2>/dev/null | head -3)
+[ -z "$dstate" ] && pass "no process in D state" || fail "D state: $dstate"
+run blkxlate status
+expect_rc "status after down says not running" 1
+run blkxlate plan "$LAB"
+expect_rc "members are free again (plan opens them exclusively)" 0
+
+section "a stripe mixing 512- and 4096-byte members is refused"
+cat >"$T_TMP/mixed.json" <<JSON
+{"version":"V1","dynamic":{"storage_controllers":[{"instance_id":"$SCSI","protocol":"SCSI","luns":[
+ {"location":5,"chunk_size_in_kb":64,"physical_devices":{"type":"striped","devices":[
+  {"device_type":"nvme","device_path":"BLKXLATE-A","sub_device_path":2},
+  {"device_type":"nvme","device_path":"BLKXLATE-B","sub_device_path":1}]}}]}]}}
+JSON
+run blkxlate validate "$T_TMP/mixed.json"
+expect_rc "mixed-sector stripe passes the settings rules" 0
+run blkxlate plan --json "$T_TMP/mixed.json"
+expect_rc "mixed 512/4096 stripe is refused (exit 3)" 3
+expect_out "mixed stripe error id" "Configuration.StorageStripeSectorSizeMismatch"
+expect_out "mixed stripe names the device" "devices\[1\].device_path"
+
+run blkxlate up --instance mixed "$T_TMP/mixed.json"
+expect_rc "up refuses the mixed stripe (exit 3)" 3
+expect_err "up says why" "StorageStripeSectorSizeMismatch"
+[ ! -e /sys/fs/bpf/blkxlate/mixed ] && pass "the refused instance pinned nothing" ||
+	fail "the refused instance left pins"
+
+finish "vm suite ($KERNEL)"

@@ -163,7 +163,7 @@ fi
 
 # --- modules and devices ---------------------------------------------------
 for m in ublk_drv nvme nvme_core virtio_scsi scsi_mod sd_mod sg dm_mod \
-	dm_flakey null_blk loop virtio_blk; do
+	dm_flakey null_blk loop virtio_blk ext4; do
 	if [ -d "/sys/module/$m" ]; then pass "module $m"; else fail "module $m not loaded"; fi
 done
 if [ -c /dev/ublk-control ]; then pass "/dev/ublk-control"; else fail "no /dev/ublk-control"; fi
@@ -198,6 +198,8 @@ lodev=""
 if truncate -s 32M /tmp/lo.img && lodev=$(losetup -f --show /tmp/lo.img 2>&1); then
 	pass "losetup attached $lodev"
 	check "mkfs.ext4 + e2fsck on $lodev" sh -c "mkfs.ext4 -q -F $lodev && e2fsck -fn $lodev"
+	check "ext4 mounts on $lodev" sh -c "mkdir -p /mnt/smoke && mount -t ext4 $lodev /mnt/smoke &&
+		echo ok >/mnt/smoke/f && umount /mnt/smoke"
 	check "losetup -d $lodev" losetup -d "$lodev"
 else
 	fail "losetup: $lodev"

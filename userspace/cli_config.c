@@ -226,9 +226,16 @@ static struct json_object *disk_json(const struct plan_disk *d)
 static void print_plan_table(const struct plan *p)
 {
 	char size[32], chunk[32];
+	int bw = 7; /* width of the BACKING column */
 
-	printf("%-36s %-5s %-5s %-28s %10s %9s %6s  %s\n", "CONTROLLER",
-	       "PROTO", "LOC", "BACKING", "SIZE", "CHUNK", "SECTOR",
+	for (size_t i = 0; i < p->nr_disks; i++)
+		for (size_t m = 0; m < p->disks[i].nr_members; m++) {
+			int n = (int)strlen(p->disks[i].members[m].dev.dev_path);
+
+			bw = n > bw ? n : bw;
+		}
+	printf("%-36s %-5s %-5s %-*s %9s %8s %6s  %s\n", "CONTROLLER",
+	       "PROTO", "LOC", bw, "BACKING", "SIZE", "CHUNK", "SECTOR",
 	       "IDENTITY");
 	for (size_t i = 0; i < p->nr_disks; i++) {
 		const struct plan_disk *d = &p->disks[i];
@@ -253,15 +260,17 @@ static void print_plan_table(const struct plan *p)
 				       loc);
 			else
 				printf("%-36s %-5s %-5s ", "", "", "");
-			printf("%-28s", pm->dev.dev_path);
 			if (m == 0)
-				printf(" %10s %9s %6u  '%s' '%s' '%s'%s%s",
+				printf("%-*s %9s %8s %6u  '%s' '%s' '%s'%s%s",
+				       bw, pm->dev.dev_path,
 				       plan_fmt_size(d->size_bytes, size,
 						     sizeof(size)),
 				       chunk, d->lbs, d->vendor_id,
 				       d->product_id, d->revision,
 				       d->device_id[0] ? " id " : "",
 				       d->device_id);
+			else
+				printf("%s", pm->dev.dev_path);
 			printf("\n");
 			if (cli_verbose)
 				printf("%-49s   (%s)\n", "", pm->dev.how);

@@ -43,7 +43,7 @@ sed -i "s|/var/tmp/blkxlate-demo|$T_TMP|g" "$T_TMP/demo.json"
 DEMO=$T_TMP/demo.json
 
 # --- usage ----------------------------------------------------------------
-for c in validate plan load unload map-lba; do
+for c in validate plan resolve load unload map-lba daemon up down status features; do
 	run "$B" "$c" --help
 	expect_rc "$c --help exits 0" 0
 	expect_out "$c --help prints its usage" "^Usage: blkxlate $c"
@@ -240,5 +240,42 @@ expect_err "map-lba without load says to load" "load CONFIG"
 run "$B" load --instance 'bad/name' "$DEMO"
 expect_rc "load with a bad instance name exits 1" 1
 expect_err "bad instance name is explained" "invalid instance name"
+
+# --- daemon commands without a running daemon ---------------------------
+run "$B" status --instance "$INST"
+expect_rc "status of a stopped instance exits 1" 1
+expect_err "status says it is not running" "not running"
+run "$B" status --instance "$INST" --json
+json_eq "status --json says running false" "j['running']" "False"
+run "$B" down --instance "$INST"
+expect_rc "down of a stopped instance exits 1" 1
+run "$B" up --instance "$INST" "$BAD"
+expect_rc "up with invalid settings exits 3" 3
+expect_err "up names the rule" "StorageLunLocationDuplicated"
+run "$B" daemon --instance "$INST" --queues 0 "$DEMO"
+expect_rc "daemon --queues 0 is a usage error" 2
+run "$B" daemon --instance "$INST" --depth 5000 "$DEMO"
+expect_rc "daemon --depth 5000 is a usage error" 2
+if [ ! -e /dev/ublk-control ] && ! modprobe ublk_drv 2>/dev/null; then
+	run "$B" daemon --instance "$INST" "$DEMO"
+	expect_rc "daemon without ublk in the kernel exits 1" 1
+	expect_err "daemon says ublk is missing" "ublk is not available"
+	if [ -e "/sys/fs/bpf/blkxlate/$INST" ]; then
+		fail "a daemon that could not start left pins"
+	else
+		pass "a daemon that could not start left no pins"
+	fi
+	run "$B" features
+	expect_out "features says ublk is missing" "^ublk +no"
+fi
+run "$B" features --json
+json_eq "features --json names the kernel" "j['kernel']" "$(uname -r)"
+run "$B" resolve file "$T_TMP/s0.img"
+expect_out "resolve a file backing" "^$T_TMP/s0.img\$"
+run "$B" resolve --json nvme NO-SUCH-SERIAL 1
+expect_rc "resolve of a missing controller exits 3" 3
+json_eq "resolve error id" "j['error_id']" "Configuration.StorageCannotFindVtl2Device"
+run "$B" resolve disk x
+expect_rc "resolve with a bad TYPE is a usage error" 2
 
 finish "cli"

@@ -140,9 +140,15 @@ vm-check: deps lab-deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)
 	$(Q)tests/vm/run-suite.sh
 
+# every suite runs even when an earlier one failed; the summary names them
+CHECK_SUITES := format-check unit unit-san bpf-test cli-test vm-check
 check: deps
-	$(Q)$(MAKE) --no-print-directory format-check unit unit-san bpf-test \
-		cli-test vm-check
+	$(Q)failed=""; for t in $(CHECK_SUITES); do \
+		echo "=== make $$t"; \
+		$(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "== check: FAILED:$$failed"; exit 1; fi; \
+	echo "== check: all suites passed ($(CHECK_SUITES))"
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)

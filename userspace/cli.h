@@ -33,8 +33,8 @@ int cli_resolve(int argc, char **argv);
 
 /* Helpers shared by the subcommands (messages go through log.h). */
 #define cli_error log_error
-#define cli_warn log_warn
-#define cli_info log_info
+#define cli_warn  log_warn
+#define cli_info  log_info
 /* Report a settings error as a JSON object on stdout or a line on stderr. */
 void cli_settings_error(const struct settings_error *err, bool json);
 /* Print the parser's warnings (stderr lines; nothing in JSON mode). */

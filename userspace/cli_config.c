@@ -36,23 +36,24 @@ static void usage_validate(FILE *f)
 
 static void usage_plan(FILE *f)
 {
-	fprintf(f, "Usage: blkxlate plan [--json] [--sysfs-root DIR] CONFIG\n"
-		   "\n"
-		   "Validate CONFIG, resolve every backing through sysfs, check "
-		   "the member\n"
-		   "geometry, and print what would be served: controller, "
-		   "protocol,\n"
-		   "location -> backing(s), size, chunk, sector size, "
-		   "identity.\n"
-		   "\n"
-		   "  -j, --json             JSON output\n"
-		   "      --sysfs-root DIR   read sysfs from DIR (default /sys, "
-		   "or\n"
-		   "                         $BLKXLATE_SYSFS_ROOT)\n"
-		   "  -h, --help             this text\n"
-		   "\n"
-		   "Exit status: 0 ok, 3 invalid settings or backings, 2 bad "
-		   "usage.\n");
+	fprintf(f,
+		"Usage: blkxlate plan [--json] [--sysfs-root DIR] CONFIG\n"
+		"\n"
+		"Validate CONFIG, resolve every backing through sysfs, check "
+		"the member\n"
+		"geometry, and print what would be served: controller, "
+		"protocol,\n"
+		"location -> backing(s), size, chunk, sector size, "
+		"identity.\n"
+		"\n"
+		"  -j, --json             JSON output\n"
+		"      --sysfs-root DIR   read sysfs from DIR (default /sys, "
+		"or\n"
+		"                         $BLKXLATE_SYSFS_ROOT)\n"
+		"  -h, --help             this text\n"
+		"\n"
+		"Exit status: 0 ok, 3 invalid settings or backings, 2 bad "
+		"usage.\n");
 }
 
 enum { OPT_SYSFS_ROOT = 256 };
@@ -165,8 +166,8 @@ static struct json_object *disk_json(const struct plan_disk *d)
 	const struct settings_lun *l = d->lun;
 
 	json_object_object_add(o, "controller", jstr(d->key.controller));
-	json_object_object_add(
-		o, "protocol", jstr(settings_protocol_name(d->ctrl->protocol)));
+	json_object_object_add(o, "protocol",
+			       jstr(settings_protocol_name(d->ctrl->protocol)));
 	json_object_object_add(o, "location",
 			       json_object_new_int64(d->key.location));
 	if (l->has_channel)
@@ -214,8 +215,7 @@ static struct json_object *disk_json(const struct plan_disk *d)
 	json_object_object_add(o, "members", mem);
 	json_object_object_add(id, "vendor_id", jstr(d->vendor_id));
 	json_object_object_add(id, "product_id", jstr(d->product_id));
-	json_object_object_add(id, "product_revision_level",
-			       jstr(d->revision));
+	json_object_object_add(id, "product_revision_level", jstr(d->revision));
 	json_object_object_add(id, "serial_number", jstr(l->serial_number));
 	json_object_object_add(id, "model_number", jstr(l->model_number));
 	json_object_object_add(id, "device_id", jstr(d->device_id));
@@ -230,13 +230,13 @@ static void print_plan_table(const struct plan *p)
 
 	for (size_t i = 0; i < p->nr_disks; i++)
 		for (size_t m = 0; m < p->disks[i].nr_members; m++) {
-			int n = (int)strlen(p->disks[i].members[m].dev.dev_path);
+			int n = (int)strlen(
+				p->disks[i].members[m].dev.dev_path);
 
 			bw = n > bw ? n : bw;
 		}
-	printf("%-36s %-5s %-5s %-*s %9s %8s %6s  %s\n", "CONTROLLER",
-	       "PROTO", "LOC", bw, "BACKING", "SIZE", "CHUNK", "SECTOR",
-	       "IDENTITY");
+	printf("%-36s %-5s %-5s %-*s %9s %8s %6s  %s\n", "CONTROLLER", "PROTO",
+	       "LOC", bw, "BACKING", "SIZE", "CHUNK", "SECTOR", "IDENTITY");
 	for (size_t i = 0; i < p->nr_disks; i++) {
 		const struct plan_disk *d = &p->disks[i];
 		char loc[24];
@@ -371,7 +371,8 @@ int cli_resolve(int argc, char **argv)
 	}
 	nargs = argc - optind;
 	if (nargs < 2 || nargs > 3) {
-		cli_error("resolve: expected TYPE DEVICE_PATH [SUB_DEVICE_PATH]");
+		cli_error(
+			"resolve: expected TYPE DEVICE_PATH [SUB_DEVICE_PATH]");
 		usage_resolve(stderr);
 		return CLI_USAGE;
 	}

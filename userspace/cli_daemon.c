@@ -19,7 +19,7 @@
 #include "maps.h"
 #include "state.h"
 
-#define UP_TIMEOUT_S 300
+#define UP_TIMEOUT_S   300
 #define DOWN_TIMEOUT_S 120
 
 enum { OPT_QUEUES = 256, OPT_DEPTH, OPT_SYSFS_ROOT, OPT_CONFIG };
@@ -32,9 +32,11 @@ static void usage_daemon(FILE *f, const char *cmd)
 		"%s"
 		"\n"
 		"  -i, --instance NAME   instance name (default 'default')\n"
-		"  -q, --queues N        ublk queues per disk (default: one per "
+		"  -q, --queues N        ublk queues per disk (default: one "
+		"per "
 		"CPU, max %d)\n"
-		"  -d, --depth N         queue depth (default: the controller's "
+		"  -d, --depth N         queue depth (default: the "
+		"controller's "
 		"io_queue_depth,\n"
 		"                        else %d)\n"
 		"      --sysfs-root DIR  read sysfs from DIR\n"
@@ -225,9 +227,9 @@ int cli_up(int argc, char **argv)
 		return CLI_FAILED;
 	}
 	if (pid == 0) {
-		int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND |
-						  O_CLOEXEC,
-				 0600);
+		int logfd =
+			open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			     0600);
 		int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 		close(pfd[0]);
@@ -245,7 +247,8 @@ int cli_up(int argc, char **argv)
 	read_ready(pfd[0], msg, sizeof(msg));
 	close(pfd[0]);
 	if (!strncmp(msg, "OK", 2)) {
-		printf("instance '%s' up: %d disk(s) served by pid %d; log %s\n",
+		printf("instance '%s' up: %d disk(s) served by pid %d; log "
+		       "%s\n",
 		       o.instance, atoi(msg + 3), pid, logpath);
 		return CLI_OK;
 	}
@@ -253,7 +256,7 @@ int cli_up(int argc, char **argv)
 		msg[strcspn(msg, "\n")] = '\0';
 		cli_error("up: %s (log: %s)", msg + 4, logpath);
 		return strstr(msg, "[Configuration.") ? CLI_BAD_SETTINGS
-						       : CLI_FAILED;
+						      : CLI_FAILED;
 	}
 	cli_error("up: the daemon (pid %d) exited or hung without saying "
 		  "why; see %s",
@@ -273,8 +276,9 @@ static void usage_simple(FILE *f, const char *cmd, const char *what)
 		"%s"
 		"  -h, --help            this text\n",
 		cmd, strcmp(cmd, "status") ? "" : " [--json]", what,
-		strcmp(cmd, "status") ? ""
-				      : "  -j, --json            JSON output\n");
+		strcmp(cmd, "status")
+			? ""
+			: "  -j, --json            JSON output\n");
 }
 
 static int parse_simple(int argc, char **argv, const char *what,
@@ -322,11 +326,12 @@ int cli_down(int argc, char **argv)
 	time_t end;
 	int ret, pid;
 
-	ret = parse_simple(argc, argv,
-			   "Stop the instance's daemon: every ublk device is "
-			   "stopped and deleted,\nand its links, pins and state "
-			   "removed.",
-			   &instance, NULL);
+	ret = parse_simple(
+		argc, argv,
+		"Stop the instance's daemon: every ublk device is "
+		"stopped and deleted,\nand its links, pins and state "
+		"removed.",
+		&instance, NULL);
 	if (ret)
 		return ret > 0 ? CLI_OK : -ret;
 	pid = running_pid(instance);
@@ -359,8 +364,7 @@ int cli_down(int argc, char **argv)
 		}
 		usleep(100000);
 	}
-	cli_error("down: pid %d did not stop within %d s", pid,
-		  DOWN_TIMEOUT_S);
+	cli_error("down: pid %d did not stop within %d s", pid, DOWN_TIMEOUT_S);
 	return CLI_FAILED;
 }
 
@@ -392,11 +396,10 @@ static void add_live(struct json_object *e, int stats_fd, bool alive)
 	snprintf(sys, sizeof(sys), "/sys/block/%s",
 		 strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev);
 	present = !access(sys, F_OK);
-	json_object_object_add(
-		e, "state",
-		json_object_new_string(alive && present ? "live"
-				       : present	 ? "orphaned"
-							 : "gone"));
+	json_object_object_add(e, "state",
+			       json_object_new_string(alive && present ? "live"
+						      : present ? "orphaned"
+								: "gone"));
 	if (stats_fd >= 0)
 		bpf_map_lookup_elem(stats_fd, &disk, &st);
 	json_object_object_add(so, "reads",
@@ -404,12 +407,15 @@ static void add_live(struct json_object *e, int stats_fd, bool alive)
 	json_object_object_add(so, "writes",
 			       json_object_new_int64((int64_t)st.writes));
 	json_object_object_add(
-		so, "read_bytes", json_object_new_int64((int64_t)st.read_sectors * 512));
+		so, "read_bytes",
+		json_object_new_int64((int64_t)st.read_sectors * 512));
 	json_object_object_add(
 		so, "write_bytes",
 		json_object_new_int64((int64_t)st.write_sectors * 512));
 	json_object_object_add(so, "flushes",
 			       json_object_new_int64((int64_t)st.flushes));
+	json_object_object_add(so, "fua_writes",
+			       json_object_new_int64((int64_t)st.fua_writes));
 	json_object_object_add(so, "discards",
 			       json_object_new_int64((int64_t)st.discards));
 	json_object_object_add(so, "errors",
@@ -436,9 +442,10 @@ static void print_status(struct json_object *st, const char *instance)
 		snprintf(io, sizeof(io), "%lldr/%lldw",
 			 (long long)json_object_get_int64(jget(so, "reads")),
 			 (long long)json_object_get_int64(jget(so, "writes")));
-		printf("%-36s %-5s %-4s %-14s %-8s %-8s ", jstr(e, "controller"),
-		       jstr(e, "protocol"), jstr(e, "location"),
-		       jstr(e, "device"), jstr(e, "state"), io);
+		printf("%-36s %-5s %-4s %-14s %-8s %-8s ",
+		       jstr(e, "controller"), jstr(e, "protocol"),
+		       jstr(e, "location"), jstr(e, "device"), jstr(e, "state"),
+		       io);
 		for (size_t m = 0; mem && m < json_object_array_length(mem);
 		     m++)
 			printf("%s%s", m ? ", " : "",

@@ -109,9 +109,8 @@ int cli_features(int argc, char **argv)
 					(ctrl.features & UBLK_F_AUTO_BUF_REG)));
 	json_object_object_add(r, "io_uring_bpf_ops",
 			       json_object_new_boolean(bpf_ops > 0));
-	json_object_object_add(
-		r, "libbpf",
-		json_object_new_string(libbpf_version_string()));
+	json_object_object_add(r, "libbpf",
+			       json_object_new_string(libbpf_version_string()));
 	if (json)
 		return cli_print_json(r) ? CLI_FAILED : CLI_OK;
 
@@ -120,9 +119,9 @@ int cli_features(int argc, char **argv)
 		printf("ublk                yes, features %#llx:",
 		       (unsigned long long)ctrl.features);
 		for (size_t i = 0; i < json_object_array_length(names); i++)
-			printf(" %s", json_object_get_string(
-					      json_object_array_get_idx(names,
-									i)));
+			printf(" %s",
+			       json_object_get_string(
+				       json_object_array_get_idx(names, i)));
 		printf("\nzero copy           %s\n",
 		       ctrl.features & UBLK_F_AUTO_BUF_REG
 			       ? "yes (UBLK_F_AUTO_BUF_REG)"
@@ -133,7 +132,7 @@ int cli_features(int argc, char **argv)
 		       UBLK_CONTROL_PATH, strerror(-ret));
 	}
 	printf("io_uring BPF ops    %s\n",
-	       bpf_ops > 0   ? "yes (struct io_uring_bpf_ops in kernel BTF)"
+	       bpf_ops > 0    ? "yes (struct io_uring_bpf_ops in kernel BTF)"
 	       : bpf_ops == 0 ? "no (needs Linux 7.1 or later)"
 			      : "unknown (no kernel BTF)");
 	printf("libbpf              %s\n", libbpf_version_string());

@@ -16,8 +16,15 @@
 #include "plan.h"
 #include "settings.h"
 
-enum { OPT_INSTANCE = 256, OPT_SYSFS_ROOT, OPT_CONTROLLER, OPT_LUN,
-       OPT_CHANNEL, OPT_LBA, OPT_SECTORS };
+enum {
+	OPT_INSTANCE = 256,
+	OPT_SYSFS_ROOT,
+	OPT_CONTROLLER,
+	OPT_LUN,
+	OPT_CHANNEL,
+	OPT_LBA,
+	OPT_SECTORS
+};
 
 static void usage_load(FILE *f)
 {
@@ -60,7 +67,8 @@ static void usage_map_lba(FILE *f)
 		"controller GUID live.  LBAs and counts are in the LUN's "
 		"logical blocks.\n"
 		"\n"
-		"  -c, --controller GUID  guest-visible controller instance_id\n"
+		"  -c, --controller GUID  guest-visible controller "
+		"instance_id\n"
 		"  -l, --lun L            location (SCSI LUN, NVMe nsid, IDE "
 		"slot)\n"
 		"      --channel C        IDE channel (default 0)\n"
@@ -233,8 +241,8 @@ static int parse_map_lba(int argc, char **argv, struct map_lba_args *a)
 	a->instance = MAPS_DEFAULT_INSTANCE;
 	a->count = 1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:l:a:n:i:jh", longopts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:l:a:n:i:jh", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'c':
 			if (guid_parse(optarg, &g)) {
@@ -312,10 +320,11 @@ static void print_segments(const struct maps *m, const struct blkx_disk *d,
 		if (json) {
 			struct json_object *o = json_object_new_object();
 
-			json_object_object_add(o, "member",
-					       json_object_new_int64(s->member));
 			json_object_object_add(
-				o, "device", json_object_new_string(mem.device));
+				o, "member", json_object_new_int64(s->member));
+			json_object_object_add(
+				o, "device",
+				json_object_new_string(mem.device));
 			json_object_object_add(
 				o, "lba",
 				json_object_new_int64(

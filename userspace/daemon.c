@@ -337,10 +337,9 @@ static int served_start(struct daemon *d, struct served *sv)
 	snprintf(sv->bdev, sizeof(sv->bdev), "/dev/ublkb%u", ld->dev_id);
 	if (wait_for_node(sv->bdev, 3000))
 		log_warn("%s did not appear", sv->bdev);
-	ret = state_link_path(pd->key.controller,
-			      pd->ctrl->protocol == SETTINGS_PROTO_IDE,
-			      pd->key.channel, pd->key.location, sv->link,
-			      sizeof(sv->link));
+	ret = state_link_path(
+		pd->key.controller, pd->ctrl->protocol == SETTINGS_PROTO_IDE,
+		pd->key.channel, pd->key.location, sv->link, sizeof(sv->link));
 	if (!ret)
 		ret = state_link_create(sv->link, sv->bdev);
 	if (ret) {
@@ -367,10 +366,10 @@ static int served_up(struct daemon *d, struct served *sv, size_t idx)
 	ld->lun_stats = d->lun_stats
 				? (struct blkx_io_stats *)d->lun_stats + idx
 				: NULL;
-	ld->member_stats =
-		d->member_stats ? (struct blkx_io_stats *)d->member_stats +
-					  pd->geo.first_member
-				: NULL;
+	ld->member_stats = d->member_stats
+				   ? (struct blkx_io_stats *)d->member_stats +
+					     pd->geo.first_member
+				   : NULL;
 	pthread_mutex_init(&ld->lock, NULL);
 	pthread_cond_init(&ld->cond, NULL);
 	sv->mutex_init = true;
@@ -474,7 +473,8 @@ static struct json_object *state_json(const struct daemon *d)
 				       json_object_new_int64(pd->key.location));
 		json_object_object_add(e, "channel",
 				       json_object_new_int64(pd->key.channel));
-		json_object_object_add(e, "disk", json_object_new_int64((int64_t)i));
+		json_object_object_add(e, "disk",
+				       json_object_new_int64((int64_t)i));
 		json_object_object_add(e, "ublk_id",
 				       json_object_new_int64(sv->ld.dev_id));
 		json_object_object_add(e, "device",
@@ -551,8 +551,7 @@ static int daemon_prepare(struct daemon *d)
 		       strerror(-ret));
 		return CLI_FAILED;
 	}
-	if (maps_create(d->o->instance, &d->plan, &d->maps, err,
-			sizeof(err))) {
+	if (maps_create(d->o->instance, &d->plan, &d->maps, err, sizeof(err))) {
 		log_error("maps: %s", err);
 		notify(d->o, "ERR %s\n", err);
 		return CLI_FAILED;
@@ -608,8 +607,9 @@ int daemon_run(const struct daemon_opts *o)
 		d.nr_sv = i + 1;
 		ret = served_up(&d, &d.sv[i], i);
 		if (ret) {
-			notify(o, "ERR %s location %u could not be served: "
-				  "%s (see the log)\n",
+			notify(o,
+			       "ERR %s location %u could not be served: "
+			       "%s (see the log)\n",
 			       d.plan.disks[i].key.controller,
 			       d.plan.disks[i].key.location, strerror(-ret));
 			log_error("bring-up failed; taking everything down");

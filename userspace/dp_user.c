@@ -56,32 +56,33 @@ static int queue_rw(struct queue *q, unsigned int tag,
 	io->result = (int32_t)(iod->nr_sectors << SECTOR_SHIFT);
 	for (int i = 0; i < n; i++) {
 		struct io_uring_sqe *sqe = queue_get_sqe(q);
-		uint64_t dev_sector =
-			blkx_member_sector(&ld->members[segs[i].member], &segs[i]);
+		uint64_t dev_sector = blkx_member_sector(
+			&ld->members[segs[i].member], &segs[i]);
 		uint64_t off = dev_sector << SECTOR_SHIFT;
 		uint64_t boff = segs[i].req_offset << SECTOR_SHIFT;
 		unsigned int len = segs[i].nr_sectors << SECTOR_SHIFT;
 		/* zero copy: an offset into the registered request buffer,
 		 * whose base is 0; copy mode: our buffer's address */
-		uint64_t addr = ld->zero_copy ? boff
-					      : (uint64_t)(uintptr_t)io->buf +
-							boff;
+		uint64_t addr = ld->zero_copy
+					? boff
+					: (uint64_t)(uintptr_t)io->buf + boff;
 
 		if (!sqe || dev_sector == ~0ULL) {
 			io->result = -EIO;
 			break;
 		}
 		if (op == UBLK_IO_OP_READ)
-			io_uring_prep_read_fixed(sqe, 0, (void *)(uintptr_t)addr,
-						 len, off, (int)tag);
+			io_uring_prep_read_fixed(sqe, 0,
+						 (void *)(uintptr_t)addr, len,
+						 off, (int)tag);
 		else
 			io_uring_prep_write_fixed(sqe, 0,
 						  (const void *)(uintptr_t)addr,
 						  len, off, (int)tag);
-		if (op == UBLK_IO_OP_WRITE &&
-		    (iod->op_flags >> 8) & (UBLK_IO_F_FUA >> 8))
-			sqe->rw_flags = RWF_DSYNC;
-		prep_member_sqe(sqe, segs[i].member, tag, op,
+		if (op == UBLK_IO_OP_WRITE && io->fua)
+			sqe->rw_flags = RWF_DSYNC; /* FUA on this member */
+		prep_member_sqe(sqe, segs[i].member, tag,
+				op | (io->fua ? QUEUE_OP_FUA : 0),
 				segs[i].nr_sectors);
 		io->pending++;
 	}
@@ -137,9 +138,10 @@ static int queue_zero(struct queue *q, unsigned int tag,
 
 		if (!len)
 			continue;
-		dev_sector = len > 0xffffffffULL
-				     ? ~0ULL
-				     : blkx_member_sector(&ld->members[m], &ext);
+		dev_sector =
+			len > 0xffffffffULL
+				? ~0ULL
+				: blkx_member_sector(&ld->members[m], &ext);
 		sqe = queue_get_sqe(q);
 		if (!sqe || dev_sector == ~0ULL) {
 			io->result = -EIO;
@@ -172,14 +174,14 @@ static int dp_user_queue_io(struct queue *q, unsigned int tag,
 	case UBLK_IO_OP_WRITE_ZEROES:
 		return queue_zero(q, tag, iod, op);
 	default:
-		log_warn("dev %u: unsupported operation %u", q->ld->dev_id,
-			 op);
+		log_warn("dev %u: unsupported operation %u", q->ld->dev_id, op);
 		return queue_commit(q, tag, -EOPNOTSUPP);
 	}
 }
 
 static void count_member_io(struct queue *q, unsigned int member,
-			    unsigned int op, uint32_t sectors, int res)
+			    unsigned int op, bool fua, uint32_t sectors,
+			    int res)
 {
 	struct blkx_io_stats *ms;
 
@@ -205,6 +207,8 @@ static void count_member_io(struct queue *q, unsigned int member,
 		stats_add(&ms->write_zeroes, 1);
 		break;
 	}
+	if (fua)
+		stats_add(&ms->fua_writes, 1);
 	if (res < 0)
 		stats_add(&ms->errors, 1);
 }
@@ -213,7 +217,8 @@ static void dp_user_io_done(struct queue *q, const struct io_uring_cqe *cqe)
 {
 	unsigned int tag = udata_tag(cqe->user_data);
 	unsigned int member = udata_member(cqe->user_data);
-	unsigned int op = udata_op(cqe->user_data);
+	unsigned int op = udata_op(cqe->user_data) & ~QUEUE_OP_FUA;
+	bool fua = udata_op(cqe->user_data) & QUEUE_OP_FUA;
 	uint32_t sectors = udata_sectors(cqe->user_data);
 	struct io_slot *io = &q->ios[tag];
 	int res = cqe->res;
@@ -221,8 +226,9 @@ static void dp_user_io_done(struct queue *q, const struct io_uring_cqe *cqe)
 	if ((op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE) && res >= 0 &&
 	    (uint32_t)res != sectors << SECTOR_SHIFT) {
 		log_error("dev %u: short %s on member %u: %d of %u bytes",
-			  q->ld->dev_id, op == UBLK_IO_OP_READ ? "read" : "write",
-			  member, res, sectors << SECTOR_SHIFT);
+			  q->ld->dev_id,
+			  op == UBLK_IO_OP_READ ? "read" : "write", member, res,
+			  sectors << SECTOR_SHIFT);
 		res = -EIO;
 	}
 	if (res < 0) {
@@ -232,7 +238,7 @@ static void dp_user_io_done(struct queue *q, const struct io_uring_cqe *cqe)
 		if (io->result >= 0)
 			io->result = res;
 	}
-	count_member_io(q, member, op, sectors, res);
+	count_member_io(q, member, op, fua, sectors, res);
 	if (--io->pending == 0)
 		queue_commit(q, tag, io->result);
 }

@@ -47,8 +47,7 @@ static void usage(FILE *f)
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
-	if (level == LIBBPF_DEBUG ||
-	    (level == LIBBPF_INFO && !cli_verbose) ||
+	if (level == LIBBPF_DEBUG || (level == LIBBPF_INFO && !cli_verbose) ||
 	    (level == LIBBPF_WARN && !cli_verbose))
 		return 0;
 	return vfprintf(stderr, fmt, ap);

@@ -31,8 +31,8 @@
 
 /* The pinned objects of an instance, in creation order. */
 static const char *const pin_names[] = {
-	"luns",	     "disks", "members", "lun_stats", "member_stats",
-	"meta",	     MAPS_PROG_PIN,
+	"luns",		"disks", "members",	"lun_stats",
+	"member_stats", "meta",	 MAPS_PROG_PIN,
 };
 #define NR_PINS (sizeof(pin_names) / sizeof(pin_names[0]))
 
@@ -100,8 +100,10 @@ static int ensure_bpffs(char *err, size_t errlen)
 	if (mount("bpf", root, "bpf", 0, "mode=0700")) {
 		int e = errno;
 
-		errf(err, errlen, "bpffs is not mounted on %s and mounting it "
-				  "failed: %s", root, strerror(e));
+		errf(err, errlen,
+		     "bpffs is not mounted on %s and mounting it "
+		     "failed: %s",
+		     root, strerror(e));
 		return -e;
 	}
 	return 0;
@@ -212,8 +214,10 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 	init_fds(m);
 	ret = maps_instance_dir(instance, m->dir, sizeof(m->dir));
 	if (ret) {
-		errf(err, errlen, "invalid instance name '%s' (1-32 of "
-				  "[A-Za-z0-9_-])", instance);
+		errf(err, errlen,
+		     "invalid instance name '%s' (1-32 of "
+		     "[A-Za-z0-9_-])",
+		     instance);
 		return ret;
 	}
 	ret = ensure_bpffs(err, errlen);
@@ -229,8 +233,10 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 		return ret;
 	}
 	if (!dir_is_empty(m->dir)) {
-		errf(err, errlen, "instance '%s' is already loaded (%s); "
-				  "unload it first", instance, m->dir);
+		errf(err, errlen,
+		     "instance '%s' is already loaded (%s); "
+		     "unload it first",
+		     instance, m->dir);
 		return -EEXIST;
 	}
 
@@ -238,14 +244,14 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 	m->skel = remap_bpf__open_opts(&opts);
 	if (!m->skel) {
 		ret = -errno;
-		errf(err, errlen, "opening the BPF object: %s",
-		     strerror(-ret));
+		errf(err, errlen, "opening the BPF object: %s", strerror(-ret));
 		goto fail;
 	}
 	ret = remap_bpf__load(m->skel);
 	if (ret) {
-		errf(err, errlen, "loading the BPF maps and remap program: %s "
-				  "(is this root with BPF enabled?)",
+		errf(err, errlen,
+		     "loading the BPF maps and remap program: %s "
+		     "(is this root with BPF enabled?)",
 		     strerror(-ret));
 		goto fail;
 	}
@@ -293,9 +299,10 @@ int maps_open(const char *instance, struct maps *m, char *err, size_t errlen)
 		if (*fds[i] < 0) {
 			ret = -errno;
 			if (ret == -ENOENT)
-				errf(err, errlen, "instance '%s' is not loaded "
-						  "(no %s); run 'blkxlate "
-						  "load CONFIG' first",
+				errf(err, errlen,
+				     "instance '%s' is not loaded "
+				     "(no %s); run 'blkxlate "
+				     "load CONFIG' first",
 				     instance, path);
 			else
 				errf(err, errlen, "opening %s: %s", path,
@@ -309,8 +316,8 @@ int maps_open(const char *instance, struct maps *m, char *err, size_t errlen)
 
 void maps_close(struct maps *m)
 {
-	int *fds[] = {&m->luns_fd,	   &m->disks_fd,   &m->members_fd,
-		      &m->lun_stats_fd,	   &m->meta_fd,	   &m->prog_fd,
+	int *fds[] = {&m->luns_fd,	  &m->disks_fd, &m->members_fd,
+		      &m->lun_stats_fd,	  &m->meta_fd,	&m->prog_fd,
 		      &m->member_stats_fd};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -348,8 +355,10 @@ int maps_destroy(const char *instance, char *err, size_t errlen)
 	if (rmdir(dir) && errno != ENOENT) {
 		if (!ret) {
 			ret = -errno;
-			errf(err, errlen, "removing %s: %s (unknown pins "
-					  "left there?)", dir, strerror(errno));
+			errf(err, errlen,
+			     "removing %s: %s (unknown pins "
+			     "left there?)",
+			     dir, strerror(errno));
 		}
 	} else if (!found && !ret) {
 		errf(err, errlen, "instance '%s' is not loaded", instance);

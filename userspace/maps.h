@@ -15,7 +15,7 @@
 #include "plan.h"
 
 #define MAPS_DEFAULT_INSTANCE "default"
-#define MAPS_PROG_PIN "remap_prog"
+#define MAPS_PROG_PIN	      "remap_prog"
 
 struct remap_bpf;
 
@@ -27,7 +27,7 @@ struct maps {
 	int lun_stats_fd;
 	int member_stats_fd;
 	int meta_fd;
-	int prog_fd; /* the remap syscall program */
+	int prog_fd;		/* the remap syscall program */
 	struct remap_bpf *skel; /* set when this process created the maps */
 };
 

@@ -20,7 +20,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#define SECTOR 512u
+#define SECTOR		     512u
 #define DEFAULT_MAX_IO_BYTES (512u * 1024)
 
 static uint32_t ilog2_u32(uint32_t v)
@@ -48,8 +48,8 @@ static void pad_copy(char *dst, size_t width, const char *src)
 
 const char *plan_fmt_size(uint64_t bytes, char *buf, size_t len)
 {
-	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB",
-					    "PiB"};
+	static const char *const units[] = {"B",   "KiB", "MiB",
+					    "GiB", "TiB", "PiB"};
 	unsigned int u = 0;
 	uint64_t whole = bytes;
 
@@ -254,8 +254,8 @@ static int probe_file(struct plan_member *pm, const char *fpath,
 }
 
 static int probe_member(const struct resolve_ctx *rc, unsigned int flags,
-			const struct settings_device *sd, struct plan_member *pm,
-			struct settings_error *err)
+			const struct settings_device *sd,
+			struct plan_member *pm, struct settings_error *err)
 {
 	char fpath[SETTINGS_PATH_LEN + 16];
 	struct stat st;
@@ -333,17 +333,15 @@ static int check_stripe_members(const struct plan_disk *d,
 			return -EINVAL;
 		}
 		if (mi->dev.read_only != m0->dev.read_only) {
-			settings_error_set(err, "StorageStripeReadOnlyMismatch",
-					   fpath,
-					   "striped members must all be "
-					   "read-only or all writable: %s is "
-					   "%s, %s is %s",
-					   mi->dev.dev_path,
-					   mi->dev.read_only ? "read-only"
-							     : "writable",
-					   m0->dev.dev_path,
-					   m0->dev.read_only ? "read-only"
-							     : "writable");
+			settings_error_set(
+				err, "StorageStripeReadOnlyMismatch", fpath,
+				"striped members must all be "
+				"read-only or all writable: %s is "
+				"%s, %s is %s",
+				mi->dev.dev_path,
+				mi->dev.read_only ? "read-only" : "writable",
+				m0->dev.dev_path,
+				m0->dev.read_only ? "read-only" : "writable");
 			return -EINVAL;
 		}
 	}
@@ -360,8 +358,7 @@ static int plan_geometry(struct plan_disk *d, struct settings_error *err)
 
 	d->lbs = m0->dev.logical_block_size;
 	if (d->ctrl->protocol == SETTINGS_PROTO_IDE && d->lbs != 512) {
-		snprintf(fpath, sizeof(fpath), "%s.device_path",
-			 m0->src->path);
+		snprintf(fpath, sizeof(fpath), "%s.device_path", m0->src->path);
 		settings_error_set(err, "StorageInvalidSectorSize", fpath,
 				   "IDE disks have 512-byte sectors, but %s "
 				   "has %u-byte sectors",
@@ -386,13 +383,12 @@ static int plan_geometry(struct plan_disk *d, struct settings_error *err)
 		}
 		member_bytes -= member_bytes % chunk;
 		if (!member_bytes) {
-			settings_error_set(err, "StorageInvalidChunkSize",
-					   fpath,
-					   "chunk_size_in_kb %" PRIu64
-					   " is larger than the members "
-					   "(%" PRIu64 " bytes each)",
-					   l->chunk_size_in_kb.val,
-					   m0->size_bytes);
+			settings_error_set(
+				err, "StorageInvalidChunkSize", fpath,
+				"chunk_size_in_kb %" PRIu64
+				" is larger than the members "
+				"(%" PRIu64 " bytes each)",
+				l->chunk_size_in_kb.val, m0->size_bytes);
 			return -EINVAL;
 		}
 		d->chunk_bytes = (uint32_t)chunk;
@@ -457,20 +453,19 @@ static int plan_limits(struct plan_disk *d, struct settings_error *err)
 		snprintf(fpath, sizeof(fpath), "%s.physical_sector_size",
 			 l->path);
 		if (l->physical_sector_size.val < d->lbs) {
-			settings_error_set(err, "StorageInvalidPhysicalSectorSize",
-					   fpath,
-					   "physical_sector_size %" PRIu64
-					   " is smaller than the %u-byte "
-					   "logical sector of the backing",
-					   l->physical_sector_size.val, d->lbs);
+			settings_error_set(
+				err, "StorageInvalidPhysicalSectorSize", fpath,
+				"physical_sector_size %" PRIu64
+				" is smaller than the %u-byte "
+				"logical sector of the backing",
+				l->physical_sector_size.val, d->lbs);
 			return -EINVAL;
 		}
 		d->pbs = (uint32_t)l->physical_sector_size.val;
 	}
 	if (!is_pow2(d->pbs) || d->pbs > 65536)
 		d->pbs = d->lbs;
-	if (l->max_transfer_length.has &&
-	    l->max_transfer_length.val < max_io)
+	if (l->max_transfer_length.has && l->max_transfer_length.val < max_io)
 		max_io = (uint32_t)l->max_transfer_length.val;
 	max_io -= max_io % d->lbs;
 	d->max_io_bytes = max_io;
@@ -616,8 +611,8 @@ int plan_build(const struct settings *s, const struct resolve_ctx *rc,
 			d->lun = &ctrl->luns[i];
 			d->geo.first_member = (uint32_t)p.nr_members;
 			ret = plan_disk_build(&p, d, rc, flags, err);
-			if (!ret && p.nr_members + d->nr_members >
-					    BLKX_MAX_MEMBERS) {
+			if (!ret &&
+			    p.nr_members + d->nr_members > BLKX_MAX_MEMBERS) {
 				settings_error_set(err, "StorageTooManyDisks",
 						   d->lun->path,
 						   "more than %d backing "

@@ -46,10 +46,10 @@ struct plan_disk {
 	bool rotational;
 	bool read_only;
 	bool discard;
-	char vendor_id[9];	/* space padded to 8 */
-	char product_id[17];	/* space padded to 16 */
-	char revision[5];	/* space padded to 4 */
-	char device_id[40];	/* canonical GUID or "" */
+	char vendor_id[9];   /* space padded to 8 */
+	char product_id[17]; /* space padded to 16 */
+	char revision[5];    /* space padded to 4 */
+	char device_id[40];  /* canonical GUID or "" */
 	size_t nr_members;
 	struct plan_member *members;
 };
@@ -69,7 +69,8 @@ struct plan {
  * and nothing is kept open.
  */
 int plan_build(const struct settings *s, const struct resolve_ctx *rc,
-	       unsigned int flags, struct plan *out, struct settings_error *err);
+	       unsigned int flags, struct plan *out,
+	       struct settings_error *err);
 void plan_fini(struct plan *p);
 
 /* Find the disk of (controller GUID string, location, channel), or NULL. */

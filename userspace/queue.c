@@ -83,16 +83,15 @@ static int setup_files_and_buffers(struct queue *q)
 static int map_iods(struct queue *q)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	size_t max_sz = (UBLK_MAX_QUEUE_DEPTH *
-				 sizeof(struct ublksrv_io_desc) +
+	size_t max_sz = (UBLK_MAX_QUEUE_DEPTH * sizeof(struct ublksrv_io_desc) +
 			 (size_t)page - 1) &
 			~((size_t)page - 1);
 	off_t off = UBLKSRV_CMD_BUF_OFFSET + (off_t)q->q_id * (off_t)max_sz;
 	void *p;
 
-	q->iods_len = (q->depth * sizeof(struct ublksrv_io_desc) +
-		       (size_t)page - 1) &
-		      ~((size_t)page - 1);
+	q->iods_len =
+		(q->depth * sizeof(struct ublksrv_io_desc) + (size_t)page - 1) &
+		~((size_t)page - 1);
 	p = mmap(NULL, q->iods_len, PROT_READ, MAP_SHARED | MAP_POPULATE,
 		 q->ld->cdev_fd, off);
 	if (p == MAP_FAILED)
@@ -162,6 +161,8 @@ int queue_commit(struct queue *q, unsigned int tag, int32_t res)
 		case UBLK_IO_OP_WRITE:
 			stats_add(&ls->writes, 1);
 			stats_add(&ls->write_sectors, res > 0 ? sectors : 0);
+			if (io->fua)
+				stats_add(&ls->fua_writes, 1);
 			break;
 		case UBLK_IO_OP_FLUSH:
 			stats_add(&ls->flushes, 1);
@@ -222,6 +223,7 @@ static void handle_ublk_cqe(struct queue *q, const struct io_uring_cqe *cqe)
 		io->owned = true;
 		io->op = (uint8_t)(iod->op_flags & 0xff);
 		io->nr_sectors = iod->nr_sectors;
+		io->fua = (iod->op_flags >> 8) & (UBLK_IO_F_FUA >> 8);
 		io->result = 0;
 		io->pending = 0;
 		q->ios_owned++;

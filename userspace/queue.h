@@ -20,7 +20,9 @@
 struct ldisk;
 struct queue;
 
-/* user_data of every SQE: what it is and whom it belongs to. */
+/* user_data of every SQE: what it is and whom it belongs to.  A member
+ * write that carries FUA has QUEUE_OP_FUA or-ed into its op. */
+#define QUEUE_OP_FUA 0x80
 enum queue_sqe_kind {
 	QK_UBLK = 1,   /* FETCH_REQ / COMMIT_AND_FETCH_REQ */
 	QK_MEMBER = 2, /* I/O on a member */
@@ -57,13 +59,14 @@ static inline unsigned int udata_kind(uint64_t d)
 
 /* Per-tag state. */
 struct io_slot {
-	int32_t result;	    /* first error, or bytes done */
-	uint16_t pending;   /* member SQEs not completed yet */
-	uint8_t op;	    /* UBLK_IO_OP_* being served */
-	bool owned;	    /* the request is ours (between CQE and commit) */
-	bool fetch_live;    /* a FETCH/COMMIT command is with the kernel */
+	int32_t result;	  /* first error, or bytes done */
+	uint16_t pending; /* member SQEs not completed yet */
+	uint8_t op;	  /* UBLK_IO_OP_* being served */
+	bool fua;	  /* a write with UBLK_IO_F_FUA */
+	bool owned;	  /* the request is ours (between CQE and commit) */
+	bool fetch_live;  /* a FETCH/COMMIT command is with the kernel */
 	uint32_t nr_sectors;
-	void *buf;	    /* server buffer (copy mode), else NULL */
+	void *buf; /* server buffer (copy mode), else NULL */
 };
 
 /* The data path's hooks (userspace loop now; the BPF loop plugs in here). */
@@ -98,14 +101,14 @@ struct queue {
 /* Everything the queues of one ublk device share. */
 struct ldisk {
 	uint32_t dev_id;
-	uint32_t disk_index;	  /* in the disks map */
-	struct blkx_disk geo;	  /* copy of the map value */
-	int cdev_fd;		  /* /dev/ublkcN */
+	uint32_t disk_index;  /* in the disks map */
+	struct blkx_disk geo; /* copy of the map value */
+	int cdev_fd;	      /* /dev/ublkcN */
 	int nr_members;
-	int *member_fds;	  /* fixed files 1..n */
+	int *member_fds;		   /* fixed files 1..n */
 	const struct blkx_member *members; /* members map values, in order */
-	bool zero_copy;		  /* UBLK_F_AUTO_BUF_REG */
-	bool fua_by_dsync;	  /* FUA writes use RWF_DSYNC */
+	bool zero_copy;			   /* UBLK_F_AUTO_BUF_REG */
+	bool fua_by_dsync;		   /* FUA writes use RWF_DSYNC */
 	uint32_t max_io_bytes;
 	uint16_t nr_queues;
 	uint16_t depth;

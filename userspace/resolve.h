@@ -21,11 +21,11 @@ struct resolve_ctx {
 /* Where a resolved backing lives and what sysfs says about it. */
 struct resolved_dev {
 	char dev_path[PATH_MAX]; /* /dev/nvme0n1, /dev/sdb, or the file */
-	char name[64];		 /* kernel name (nvme0n1, sdb) or "" for files */
-	char how[128];		 /* how it was found, e.g. "serial BLKX-A nsid 2" */
-	bool is_file;		 /* a regular file (device_type file) */
-	bool from_sysfs;	 /* the fields below were read from sysfs */
-	uint32_t major, minor;	 /* from sysfs "dev" */
+	char name[64];	 /* kernel name (nvme0n1, sdb) or "" for files */
+	char how[128];	 /* how it was found, e.g. "serial BLKX-A nsid 2" */
+	bool is_file;	 /* a regular file (device_type file) */
+	bool from_sysfs; /* the fields below were read from sysfs */
+	uint32_t major, minor; /* from sysfs "dev" */
 	uint64_t size_bytes;
 	uint32_t logical_block_size;
 	uint32_t physical_block_size;

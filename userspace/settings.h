@@ -15,13 +15,13 @@
 #include "guid.h"
 
 #define SETTINGS_MAX_SCSI_CONTROLLERS 4
-#define SETTINGS_MAX_IDE_CONTROLLERS 1
-#define SETTINGS_SCSI_MAX_LUNS 64 /* SCSI location < 64 */
-#define SETTINGS_IDE_CHANNELS 2
-#define SETTINGS_IDE_DRIVES 2
-#define SETTINGS_MAX_SUB_CHANNELS 256
+#define SETTINGS_MAX_IDE_CONTROLLERS  1
+#define SETTINGS_SCSI_MAX_LUNS	      64 /* SCSI location < 64 */
+#define SETTINGS_IDE_CHANNELS	      2
+#define SETTINGS_IDE_DRIVES	      2
+#define SETTINGS_MAX_SUB_CHANNELS     256
 #define SETTINGS_DEFAULT_IO_RING_SIZE 256
-#define SETTINGS_PATH_LEN 160 /* JSON path of a field, for errors */
+#define SETTINGS_PATH_LEN	      160 /* JSON path of a field, for errors */
 
 enum settings_protocol {
 	SETTINGS_PROTO_SCSI = 0, /* == BLKX_PROTO_* */
@@ -79,7 +79,9 @@ struct settings_lun {
 	bool legacy;  /* legacy device_type/device_path form */
 	size_t nr_devices;
 	struct settings_device *devices; /* 1 for single, >= 2 striped */
-	char path[SETTINGS_PATH_LEN];	 /* e.g. dynamic.storage_controllers[0].luns[1] */
+	char path[SETTINGS_PATH_LEN];	 /* e.g.
+					    dynamic.storage_controllers[0].luns[1]
+					  */
 };
 
 struct settings_controller {

@@ -26,8 +26,7 @@ static int fmt_path(char *buf, size_t len, const char *fmt, const char *a,
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int state_path(const char *instance, const char *suffix, char *buf,
-	       size_t len)
+int state_path(const char *instance, const char *suffix, char *buf, size_t len)
 {
 	return fmt_path(buf, len, "%s/%s.%s", instance, suffix);
 }
@@ -101,8 +100,8 @@ int state_write(const char *instance, struct json_object *obj)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
-							JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(
+		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s) || fsync(fd)) {
 		ret = -errno;
 		close(fd);

@@ -18,8 +18,7 @@ struct json_object;
 
 const char *state_run_dir(void);
 /* <run dir>/<instance>.<suffix> */
-int state_path(const char *instance, const char *suffix, char *buf,
-	       size_t len);
+int state_path(const char *instance, const char *suffix, char *buf, size_t len);
 /* The stable link of a LUN: <run dir>/<controller>/lun<L> (or ide<C>-<L>) */
 int state_link_path(const char *controller, int ide, uint32_t channel,
 		    uint32_t location, char *buf, size_t len);

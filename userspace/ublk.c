@@ -88,16 +88,14 @@ int ublk_add_dev(struct ublk_ctrl *c, struct ublksrv_ctrl_dev_info *info)
 			(uint64_t)(uintptr_t)info, sizeof(*info), 0);
 }
 
-int ublk_set_params(struct ublk_ctrl *c, uint32_t dev_id,
-		    struct ublk_params *p)
+int ublk_set_params(struct ublk_ctrl *c, uint32_t dev_id, struct ublk_params *p)
 {
 	p->len = sizeof(*p);
 	return ctrl_cmd(c, UBLK_U_CMD_SET_PARAMS, dev_id,
 			(uint64_t)(uintptr_t)p, sizeof(*p), 0);
 }
 
-int ublk_get_params(struct ublk_ctrl *c, uint32_t dev_id,
-		    struct ublk_params *p)
+int ublk_get_params(struct ublk_ctrl *c, uint32_t dev_id, struct ublk_params *p)
 {
 	p->len = sizeof(*p);
 	return ctrl_cmd(c, UBLK_U_CMD_GET_PARAMS, dev_id,
@@ -113,8 +111,7 @@ int ublk_get_dev_info(struct ublk_ctrl *c, uint32_t dev_id,
 
 int ublk_start_dev(struct ublk_ctrl *c, uint32_t dev_id, int32_t pid)
 {
-	return ctrl_cmd(c, UBLK_U_CMD_START_DEV, dev_id, 0, 0,
-			(uint64_t)pid);
+	return ctrl_cmd(c, UBLK_U_CMD_START_DEV, dev_id, 0, 0, (uint64_t)pid);
 }
 
 int ublk_stop_dev(struct ublk_ctrl *c, uint32_t dev_id)
@@ -146,16 +143,26 @@ int ublk_end_recovery(struct ublk_ctrl *c, uint32_t dev_id, int32_t pid)
 const char *ublk_feature_name(unsigned int bit)
 {
 	static const char *const names[] = {
-		"SUPPORT_ZERO_COPY", "URING_CMD_COMP_IN_TASK",
-		"NEED_GET_DATA",     "USER_RECOVERY",
-		"USER_RECOVERY_REISSUE", "UNPRIVILEGED_DEV",
-		"CMD_IOCTL_ENCODE",  "USER_COPY",
-		"ZONED",	     "USER_RECOVERY_FAIL_IO",
-		"UPDATE_SIZE",	     "AUTO_BUF_REG",
-		"QUIESCE",	     "PER_IO_DAEMON",
-		"BUF_REG_OFF_DAEMON", "BATCH_IO",
-		"INTEGRITY",	     "SAFE_STOP_DEV",
-		"NO_AUTO_PART_SCAN", "SHMEM_ZC",
+		"SUPPORT_ZERO_COPY",
+		"URING_CMD_COMP_IN_TASK",
+		"NEED_GET_DATA",
+		"USER_RECOVERY",
+		"USER_RECOVERY_REISSUE",
+		"UNPRIVILEGED_DEV",
+		"CMD_IOCTL_ENCODE",
+		"USER_COPY",
+		"ZONED",
+		"USER_RECOVERY_FAIL_IO",
+		"UPDATE_SIZE",
+		"AUTO_BUF_REG",
+		"QUIESCE",
+		"PER_IO_DAEMON",
+		"BUF_REG_OFF_DAEMON",
+		"BATCH_IO",
+		"INTEGRITY",
+		"SAFE_STOP_DEV",
+		"NO_AUTO_PART_SCAN",
+		"SHMEM_ZC",
 		"IO_DESC_SIZE",
 	};
 

@@ -15,9 +15,9 @@
 #define UBLK_CONTROL_PATH "/dev/ublk-control"
 
 struct ublk_ctrl {
-	int fd;		    /* /dev/ublk-control */
+	int fd;		      /* /dev/ublk-control */
 	struct io_uring ring; /* SQE128, for control commands only */
-	uint64_t features;  /* UBLK_U_CMD_GET_FEATURES */
+	uint64_t features;    /* UBLK_U_CMD_GET_FEATURES */
 };
 
 /* Open /dev/ublk-control (loading ublk_drv is the caller's job) and read

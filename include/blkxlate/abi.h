@@ -97,6 +97,7 @@ struct blkx_io_stats {
 	__u64 discards;
 	__u64 write_zeroes;
 	__u64 errors;
+	__u64 fua_writes; /* writes that had to reach stable storage */
 };
 
 /* meta map (one entry): what the control plane programmed. */

@@ -58,8 +58,8 @@ static void make_plan(struct fixture *f)
 	struct plan *p = &f->plan;
 	uint32_t first = 0;
 
-	snprintf(f->ctrl.instance_id_str, sizeof(f->ctrl.instance_id_str),
-		 "%s", "6f1c2b3a-0000-4000-8000-00000000beef");
+	snprintf(f->ctrl.instance_id_str, sizeof(f->ctrl.instance_id_str), "%s",
+		 "6f1c2b3a-0000-4000-8000-00000000beef");
 	p->disks = calloc(NR_DISKS, sizeof(*p->disks));
 	assert_non_null(p->disks);
 	p->nr_disks = NR_DISKS;
@@ -173,9 +173,9 @@ static void test_bpf_equals_c(void **state)
 		assert_int_equal(maps_remap(&f->maps, &rq), 0);
 		cn = c_remap(d, sector, nr, csegs);
 		if (rq.result != cn)
-			fail_msg("request %ld (disk %u, %llu+%llu): BPF %d, C %d",
-				 i, d->key.location,
-				 (unsigned long long)sector,
+			fail_msg("request %ld (disk %u, %llu+%llu): BPF %d, C "
+				 "%d",
+				 i, d->key.location, (unsigned long long)sector,
 				 (unsigned long long)nr, rq.result, cn);
 		for (int s = 0; s < cn; s++) {
 			assert_int_equal(rq.segs[s].member, csegs[s].member);

@@ -119,6 +119,18 @@ dd if=/dev/urandom of="$STRIPE" bs=4k count=1 oflag=direct conv=fsync 2>/dev/nul
 f=$(stat_of "$STRIPE" flushes)
 [ "${f:-0}" -gt 0 ] && pass "fsync reaches the members as FLUSH ($f)" || fail "flush counter '$f'"
 
+fw0=$(stat_of "$STRIPE" fua_writes)
+fio --name=fua --filename="$STRIPE" --rw=write --bs=64k --size=256k \
+	--direct=1 --sync=1 --ioengine=psync >/dev/null 2>&1
+fw=$(stat_of "$STRIPE" fua_writes)
+[ "$(cat /sys/block/${STRIPE#/dev/}/queue/fua)" = 1 ] &&
+	pass "the stripe advertises FUA (both members honour it)" ||
+	fail "the stripe does not advertise FUA"
+[ "${fw:-0}" -ge $((${fw0:-0} + 4)) ] && pass "O_DSYNC writes arrive as FUA writes ($fw0 -> $fw)" ||
+	fail "FUA writes counter $fw0 -> $fw"
+run bpftool map dump pinned /sys/fs/bpf/blkxlate/default/member_stats
+expect_out "FUA writes reach the members" '"fua_writes": [1-9]'
+
 section "ext4 on the striped LUN"
 mkdir -p /mnt/s
 if mkfs.ext4 -q -F "$STRIPE" && mount -t ext4 "$STRIPE" /mnt/s; then

@@ -77,9 +77,13 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# bpftool 7.5 records a struct_ops map's link in the skeleton (map->link),
+# a field libbpf 1.4 does not have yet; we attach struct_ops ourselves with
+# bpf_map__attach_struct_ops(), so that line is dropped.
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf | \
+		sed '/^[[:space:]]*map->link = /d' > $@
 
 # --- userspace -------------------------------------------------------------
 $(BUILD)/obj/%.o: userspace/%.c | $(BPF_SKELS) $(BUILD)/obj

@@ -56,6 +56,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } member_stats SEC(".maps");
 
+/* per (disk, queue) counters of the data path, index disk * 16 + queue;
+ * the control plane sizes it to the disks it serves before loading */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BLKX_MAX_QUEUES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct blkx_queue_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} queue_stats SEC(".maps");
+
 /* what was programmed */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -22,7 +22,7 @@
 #define UP_TIMEOUT_S   300
 #define DOWN_TIMEOUT_S 120
 
-enum { OPT_QUEUES = 256, OPT_DEPTH, OPT_SYSFS_ROOT, OPT_CONFIG };
+enum { OPT_QUEUES = 256, OPT_DEPTH, OPT_SYSFS_ROOT, OPT_CONFIG, OPT_DATAPLANE };
 
 static void usage_daemon(FILE *f, const char *cmd)
 {
@@ -39,6 +39,11 @@ static void usage_daemon(FILE *f, const char *cmd)
 		"controller's "
 		"io_queue_depth,\n"
 		"                        else %d)\n"
+		"      --dataplane MODE  auto (default): the in-kernel BPF "
+		"loop "
+		"where the\n"
+		"                        kernel has it, else userspace; bpf: "
+		"insist; user\n"
 		"      --sysfs-root DIR  read sysfs from DIR\n"
 		"  -h, --help            this text\n",
 		cmd,
@@ -59,6 +64,7 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		{"queues", required_argument, NULL, 'q'},
 		{"depth", required_argument, NULL, 'd'},
 		{"config", required_argument, NULL, OPT_CONFIG},
+		{"dataplane", required_argument, NULL, OPT_DATAPLANE},
 		{"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -95,6 +101,16 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 			break;
 		case OPT_CONFIG:
 			o->config = optarg;
+			break;
+		case OPT_DATAPLANE:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "bpf") &&
+			    strcmp(optarg, "user")) {
+				cli_error("--dataplane: '%s' is not auto, bpf "
+					  "or user",
+					  optarg);
+				return -CLI_USAGE;
+			}
+			o->dataplane = optarg;
 			break;
 		case OPT_SYSFS_ROOT:
 			o->rc.sysfs_root = optarg;

@@ -52,13 +52,16 @@ struct daemon {
 	struct ublk_ctrl ctrl;
 	bool ctrl_open;
 	bool zero_copy;
-	const char *dp_reason;
+	const struct dataplane_ops *dp;
+	char dp_reason[512];
 	struct served *sv;
 	size_t nr_sv;
 	void *lun_stats;
 	size_t lun_stats_len;
 	void *member_stats;
 	size_t member_stats_len;
+	void *queue_stats;
+	size_t queue_stats_len;
 };
 
 static void sigusr1_noop(int sig)
@@ -120,25 +123,16 @@ static int open_ublk(struct daemon *d)
 		return -EOPNOTSUPP;
 	}
 	d->zero_copy = d->ctrl.features & UBLK_F_AUTO_BUF_REG;
-	d->dp_reason = d->zero_copy
-			       ? "zero copy: the kernel registers each "
-				 "request's pages (UBLK_F_AUTO_BUF_REG)"
-			       : "copy mode: this kernel lacks "
-				 "UBLK_F_AUTO_BUF_REG, requests are copied "
-				 "through server buffers";
-	log_info("ublk features %#llx; data path: userspace io_uring loop, "
-		 "%s",
-		 (unsigned long long)d->ctrl.features, d->dp_reason);
+	log_info("ublk features %#llx", (unsigned long long)d->ctrl.features);
 	return 0;
 }
 
-static void *map_stats(int fd, size_t entries, size_t *len)
+static void *map_stats(int fd, size_t entries, size_t entry_size, size_t *len)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	void *p;
 
-	*len = (entries * sizeof(struct blkx_io_stats) + (size_t)page - 1) &
-	       ~((size_t)page - 1);
+	*len = (entries * entry_size + (size_t)page - 1) & ~((size_t)page - 1);
 	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -321,7 +315,7 @@ static int served_start(struct daemon *d, struct served *sv)
 	const struct plan_disk *pd = sv->pd;
 	int ret;
 
-	ret = queue_start_all(ld, &dp_user_ops);
+	ret = queue_start_all(ld, d->dp);
 	if (ret) {
 		log_error("ublk device %u: queue setup failed: %s", ld->dev_id,
 			  strerror(-ret));
@@ -370,6 +364,9 @@ static int served_up(struct daemon *d, struct served *sv, size_t idx)
 				   ? (struct blkx_io_stats *)d->member_stats +
 					     pd->geo.first_member
 				   : NULL;
+	ld->pin_dir = d->maps.dir;
+	ld->queue_stats = d->queue_stats;
+	ld->queue_stats_entries = maps_queue_stats_entries(d->plan.nr_disks);
 	pthread_mutex_init(&ld->lock, NULL);
 	pthread_cond_init(&ld->cond, NULL);
 	sv->mutex_init = true;
@@ -448,7 +445,8 @@ static struct json_object *state_json(const struct daemon *d)
 			       json_object_new_string(d->o->config));
 	json_object_object_add(o, "started",
 			       json_object_new_int64((int64_t)time(NULL)));
-	json_object_object_add(o, "dataplane", json_object_new_string("user"));
+	json_object_object_add(o, "dataplane",
+			       json_object_new_string(d->dp->name));
 	json_object_object_add(o, "dataplane_reason",
 			       json_object_new_string(d->dp_reason));
 	json_object_object_add(o, "zero_copy",
@@ -509,6 +507,8 @@ static void daemon_teardown(struct daemon *d)
 		munmap(d->lun_stats, d->lun_stats_len);
 	if (d->member_stats)
 		munmap(d->member_stats, d->member_stats_len);
+	if (d->queue_stats)
+		munmap(d->queue_stats, d->queue_stats_len);
 	if (d->maps_created) {
 		char err[512] = "";
 
@@ -520,6 +520,59 @@ static void daemon_teardown(struct daemon *d)
 		ublk_ctrl_close(&d->ctrl);
 	plan_fini(&d->plan);
 	settings_fini(&d->s);
+}
+
+/*
+ * The data path: the in-kernel BPF loop where the kernel can run it (io
+ * uring BPF struct_ops, 7.1+, and zero copy through UBLK_F_AUTO_BUF_REG),
+ * else the userspace loop.  "auto" falls back and says why; "bpf" fails.
+ */
+static int choose_dataplane(struct daemon *d)
+{
+	const char *want = d->o->dataplane ? d->o->dataplane : "auto";
+	char why[256] = "";
+	int ret = -EOPNOTSUPP;
+
+	if (!strcmp(want, "user")) {
+		d->dp = &dp_user_ops;
+		snprintf(d->dp_reason, sizeof(d->dp_reason),
+			 "userspace io_uring loop (--dataplane=user), %s",
+			 d->zero_copy ? "zero copy (UBLK_F_AUTO_BUF_REG)"
+				      : "copy mode");
+		goto out;
+	}
+	if (!d->zero_copy)
+		snprintf(why, sizeof(why),
+			 "the kernel's ublk lacks UBLK_F_AUTO_BUF_REG");
+	else
+		ret = dp_bpf_probe(d->maps.dir,
+				   maps_queue_stats_entries(d->plan.nr_disks),
+				   why, sizeof(why));
+	if (!ret) {
+		d->dp = &dp_bpf_ops;
+		snprintf(d->dp_reason, sizeof(d->dp_reason),
+			 "in-kernel io_uring BPF loop (io_uring_bpf_ops), zero "
+			 "copy (UBLK_F_AUTO_BUF_REG)");
+		goto out;
+	}
+	if (!strcmp(want, "bpf")) {
+		snprintf(d->dp_reason, sizeof(d->dp_reason),
+			 "--dataplane=bpf, but the BPF data path cannot run "
+			 "here: %s",
+			 why);
+		log_error("%s", d->dp_reason);
+		return -EOPNOTSUPP;
+	}
+	d->dp = &dp_user_ops;
+	snprintf(d->dp_reason, sizeof(d->dp_reason),
+		 "userspace io_uring loop, %s; no BPF data path: %s",
+		 d->zero_copy ? "zero copy (UBLK_F_AUTO_BUF_REG)"
+			      : "copy mode (requests are copied through "
+				"server buffers)",
+		 why);
+out:
+	log_info("data path: %s", d->dp_reason);
+	return 0;
 }
 
 static int daemon_prepare(struct daemon *d)
@@ -557,13 +610,24 @@ static int daemon_prepare(struct daemon *d)
 		return CLI_FAILED;
 	}
 	d->maps_created = true;
-	d->lun_stats = map_stats(d->maps.lun_stats_fd, BLKX_MAX_DISKS,
-				 &d->lun_stats_len);
-	d->member_stats = map_stats(d->maps.member_stats_fd, BLKX_MAX_MEMBERS,
-				    &d->member_stats_len);
-	if (!d->lun_stats || !d->member_stats)
+	d->lun_stats =
+		map_stats(d->maps.lun_stats_fd, BLKX_MAX_DISKS,
+			  sizeof(struct blkx_io_stats), &d->lun_stats_len);
+	d->member_stats =
+		map_stats(d->maps.member_stats_fd, BLKX_MAX_MEMBERS,
+			  sizeof(struct blkx_io_stats), &d->member_stats_len);
+	d->queue_stats =
+		map_stats(d->maps.queue_stats_fd,
+			  maps_queue_stats_entries(d->plan.nr_disks),
+			  sizeof(struct blkx_queue_stats), &d->queue_stats_len);
+	if (!d->lun_stats || !d->member_stats || !d->queue_stats)
 		log_warn("cannot map the stats maps (%s): counters stay 0",
 			 strerror(errno));
+	ret = choose_dataplane(d);
+	if (ret) {
+		notify(d->o, "ERR %s\n", d->dp_reason);
+		return CLI_FAILED;
+	}
 	return CLI_OK;
 }
 

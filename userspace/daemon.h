@@ -16,8 +16,9 @@ struct daemon_opts {
 	const char *config;
 	const char *instance;
 	unsigned int nr_queues; /* 0: one per CPU (at most DAEMON_MAX_QUEUES) */
-	unsigned int depth; /* 0: io_queue_depth of the controller, or 128 */
-	int ready_fd;	    /* -1, or where to report "OK" / "ERR msg" */
+	unsigned int depth;    /* 0: io_queue_depth of the controller, or 128 */
+	const char *dataplane; /* "auto" (default), "bpf" or "user" */
+	int ready_fd;	       /* -1, or where to report "OK" / "ERR msg" */
 	struct resolve_ctx rc;
 };
 

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +30,27 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
-/* The pinned objects of an instance, in creation order. */
-static const char *const pin_names[] = {
-	"luns",		"disks", "members",	"lun_stats",
-	"member_stats", "meta",	 MAPS_PROG_PIN,
+/* The pinned objects of an instance and where struct maps keeps their fd;
+ * the last one is the remap program, the others are maps of that name. */
+static const struct {
+	const char *name;
+	size_t fd_off;
+} pins[] = {
+	{"luns", offsetof(struct maps, luns_fd)},
+	{"disks", offsetof(struct maps, disks_fd)},
+	{"members", offsetof(struct maps, members_fd)},
+	{"lun_stats", offsetof(struct maps, lun_stats_fd)},
+	{"member_stats", offsetof(struct maps, member_stats_fd)},
+	{"meta", offsetof(struct maps, meta_fd)},
+	{"queue_stats", offsetof(struct maps, queue_stats_fd)},
+	{MAPS_PROG_PIN, offsetof(struct maps, prog_fd)},
 };
-#define NR_PINS (sizeof(pin_names) / sizeof(pin_names[0]))
+#define NR_PINS (sizeof(pins) / sizeof(pins[0]))
+
+static int *pin_fd(struct maps *m, size_t i)
+{
+	return (int *)((char *)m + pins[i].fd_off);
+}
 
 static void errf(char *err, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -122,8 +138,8 @@ static int mkdir_0700(const char *path)
 static void init_fds(struct maps *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->luns_fd = m->disks_fd = m->members_fd = -1;
-	m->lun_stats_fd = m->member_stats_fd = m->meta_fd = m->prog_fd = -1;
+	for (size_t i = 0; i < NR_PINS; i++)
+		*pin_fd(m, i) = -1;
 }
 
 static int fill_maps(const struct plan *p, struct maps *m, char *err,
@@ -170,19 +186,18 @@ static int fill_maps(const struct plan *p, struct maps *m, char *err,
 
 static int dup_map_fds(struct maps *m)
 {
-	struct remap_bpf *s = m->skel;
+	for (size_t i = 0; i < NR_PINS; i++) {
+		int fd;
 
-	m->luns_fd = dup(bpf_map__fd(s->maps.luns));
-	m->disks_fd = dup(bpf_map__fd(s->maps.disks));
-	m->members_fd = dup(bpf_map__fd(s->maps.members));
-	m->lun_stats_fd = dup(bpf_map__fd(s->maps.lun_stats));
-	m->member_stats_fd = dup(bpf_map__fd(s->maps.member_stats));
-	m->meta_fd = dup(bpf_map__fd(s->maps.meta));
-	m->prog_fd = dup(bpf_program__fd(s->progs.blkx_map_lba));
-	if (m->luns_fd < 0 || m->disks_fd < 0 || m->members_fd < 0 ||
-	    m->lun_stats_fd < 0 || m->member_stats_fd < 0 || m->meta_fd < 0 ||
-	    m->prog_fd < 0)
-		return -errno;
+		if (i == NR_PINS - 1)
+			fd = bpf_program__fd(m->skel->progs.blkx_map_lba);
+		else
+			fd = bpf_map__fd(bpf_object__find_map_by_name(
+				m->skel->obj, pins[i].name));
+		*pin_fd(m, i) = fd < 0 ? -1 : dup(fd);
+		if (*pin_fd(m, i) < 0)
+			return fd < 0 ? fd : -errno;
+	}
 	return 0;
 }
 
@@ -247,7 +262,10 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 		errf(err, errlen, "opening the BPF object: %s", strerror(-ret));
 		goto fail;
 	}
-	ret = remap_bpf__load(m->skel);
+	ret = bpf_map__set_max_entries(m->skel->maps.queue_stats,
+				       maps_queue_stats_entries(p->nr_disks));
+	if (!ret)
+		ret = remap_bpf__load(m->skel);
 	if (ret) {
 		errf(err, errlen,
 		     "loading the BPF maps and remap program: %s "
@@ -275,17 +293,9 @@ fail:
 
 int maps_open(const char *instance, struct maps *m, char *err, size_t errlen)
 {
-	int *fds[NR_PINS];
 	int ret;
 
 	init_fds(m);
-	fds[0] = &m->luns_fd;
-	fds[1] = &m->disks_fd;
-	fds[2] = &m->members_fd;
-	fds[3] = &m->lun_stats_fd;
-	fds[4] = &m->member_stats_fd;
-	fds[5] = &m->meta_fd;
-	fds[6] = &m->prog_fd;
 	ret = maps_instance_dir(instance, m->dir, sizeof(m->dir));
 	if (ret) {
 		errf(err, errlen, "invalid instance name '%s'", instance);
@@ -294,9 +304,9 @@ int maps_open(const char *instance, struct maps *m, char *err, size_t errlen)
 	for (size_t i = 0; i < NR_PINS; i++) {
 		char path[PATH_MAX + 32];
 
-		snprintf(path, sizeof(path), "%s/%s", m->dir, pin_names[i]);
-		*fds[i] = bpf_obj_get(path);
-		if (*fds[i] < 0) {
+		snprintf(path, sizeof(path), "%s/%s", m->dir, pins[i].name);
+		*pin_fd(m, i) = bpf_obj_get(path);
+		if (*pin_fd(m, i) < 0) {
 			ret = -errno;
 			if (ret == -ENOENT)
 				errf(err, errlen,
@@ -316,14 +326,10 @@ int maps_open(const char *instance, struct maps *m, char *err, size_t errlen)
 
 void maps_close(struct maps *m)
 {
-	int *fds[] = {&m->luns_fd,	  &m->disks_fd, &m->members_fd,
-		      &m->lun_stats_fd,	  &m->meta_fd,	&m->prog_fd,
-		      &m->member_stats_fd};
-
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
+	for (size_t i = 0; i < NR_PINS; i++) {
+		if (*pin_fd(m, i) >= 0)
+			close(*pin_fd(m, i));
+		*pin_fd(m, i) = -1;
 	}
 	if (m->skel)
 		remap_bpf__destroy(m->skel);
@@ -343,7 +349,7 @@ int maps_destroy(const char *instance, char *err, size_t errlen)
 	for (size_t i = 0; i < NR_PINS; i++) {
 		char path[PATH_MAX + 32];
 
-		snprintf(path, sizeof(path), "%s/%s", dir, pin_names[i]);
+		snprintf(path, sizeof(path), "%s/%s", dir, pins[i].name);
 		if (!unlink(path))
 			found++;
 		else if (errno != ENOENT) {

@@ -27,9 +27,16 @@ struct maps {
 	int lun_stats_fd;
 	int member_stats_fd;
 	int meta_fd;
+	int queue_stats_fd;
 	int prog_fd;		/* the remap syscall program */
 	struct remap_bpf *skel; /* set when this process created the maps */
 };
+
+/* Entries of the queue_stats map for a plan of nr_disks disks. */
+static inline unsigned int maps_queue_stats_entries(size_t nr_disks)
+{
+	return (unsigned int)((nr_disks ? nr_disks : 1) * BLKX_MAX_QUEUES);
+}
 
 /* The bpffs root: $BLKXLATE_BPFFS or /sys/fs/bpf. */
 const char *maps_bpffs_root(void);

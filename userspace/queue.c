@@ -1,86 +1,24 @@
 // SPDX-License-Identifier: MIT
 /*
- * queue: the per-queue thread.  Setup order matters: the ring must be made
- * by the thread that submits (SINGLE_ISSUER), every tag must have a FETCH
- * with the kernel before START_DEV returns, and at STOP_DEV the kernel
- * completes the idle fetches with -ENODEV, which ends the loop.
+ * queue: what both data paths share.  Setup order matters: the ring must be
+ * made by the thread that submits (SINGLE_ISSUER), every tag must have a
+ * FETCH with the kernel before START_DEV returns, and at STOP_DEV the
+ * kernel completes the idle fetches with -ENODEV, which ends the loop.
  */
 #include "queue.h"
 
 #include <errno.h>
 #include <signal.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 
-static unsigned int ring_entries(unsigned int depth)
-{
-	unsigned int n = 64;
-
-	while (n < depth * 2 && n < 4096)
-		n <<= 1;
-	return n;
-}
-
-static int setup_ring(struct queue *q)
-{
-	struct io_uring_params p;
-	unsigned int entries = ring_entries(q->depth);
-	int ret;
-
-	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_SQE128 | IORING_SETUP_SINGLE_ISSUER |
-		  IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN;
-	ret = io_uring_queue_init_params(entries, &q->ring, &p);
-	if (ret == -EINVAL) {
-		/* before 6.1: no DEFER_TASKRUN/SINGLE_ISSUER */
-		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_SQE128;
-		ret = io_uring_queue_init_params(entries, &q->ring, &p);
-	}
-	return ret;
-}
-
-static int setup_files_and_buffers(struct queue *q)
-{
-	struct ldisk *ld = q->ld;
-	int fds[1 + BLKX_MAX_DISK_MEMBERS];
-	int ret;
-
-	fds[0] = ld->cdev_fd;
-	for (int i = 0; i < ld->nr_members; i++)
-		fds[1 + i] = ld->member_fds[i];
-	ret = io_uring_register_files(&q->ring, fds,
-				      (unsigned int)(1 + ld->nr_members));
-	if (ret)
-		return ret;
-	if (ld->zero_copy)
-		/* the driver registers each request's pages at index = tag */
-		return io_uring_register_buffers_sparse(&q->ring, q->depth);
-
-	struct iovec *iov = calloc(q->depth, sizeof(*iov));
-
-	if (!iov)
-		return -ENOMEM;
-	for (unsigned int t = 0; t < q->depth; t++) {
-		if (posix_memalign(&q->ios[t].buf, 4096, ld->max_io_bytes)) {
-			free(iov);
-			return -ENOMEM;
-		}
-		iov[t].iov_base = q->ios[t].buf;
-		iov[t].iov_len = ld->max_io_bytes;
-	}
-	ret = io_uring_register_buffers(&q->ring, iov, q->depth);
-	free(iov);
-	return ret;
-}
-
-static int map_iods(struct queue *q)
+int queue_map_iods(struct queue *q)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	size_t max_sz = (UBLK_MAX_QUEUE_DEPTH * sizeof(struct ublksrv_io_desc) +
@@ -100,17 +38,36 @@ static int map_iods(struct queue *q)
 	return 0;
 }
 
+int queue_register_files(struct queue *q, struct io_uring *ring)
+{
+	struct ldisk *ld = q->ld;
+	int fds[1 + BLKX_MAX_DISK_MEMBERS];
+
+	fds[0] = ld->cdev_fd;
+	for (int i = 0; i < ld->nr_members; i++)
+		fds[1 + i] = ld->member_fds[i];
+	return io_uring_register_files(ring, fds,
+				       (unsigned int)(1 + ld->nr_members));
+}
+
 struct io_uring_sqe *queue_get_sqe(struct queue *q)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
+	struct io_uring_sqe *sqe;
 
+	if (q->use_raw) {
+		sqe = rawring_get_sqe(&q->raw);
+		if (!sqe && rawring_enter(&q->raw, 0, 0) >= 0)
+			sqe = rawring_get_sqe(&q->raw);
+		return sqe;
+	}
+	sqe = io_uring_get_sqe(&q->ring);
 	if (!sqe) {
-		int ret = io_uring_submit(&q->ring);
-
-		if (ret < 0)
+		if (io_uring_submit(&q->ring) < 0)
 			return NULL;
 		sqe = io_uring_get_sqe(&q->ring);
 	}
+	if (sqe)
+		memset(sqe, 0, 2 * sizeof(*sqe)); /* 128-byte SQE */
 	return sqe;
 }
 
@@ -118,13 +75,11 @@ struct io_uring_sqe *queue_get_sqe(struct queue *q)
 static int queue_ublk_cmd(struct queue *q, unsigned int tag, uint32_t op,
 			  int32_t res)
 {
-	struct io_slot *io = &q->ios[tag];
 	struct ublksrv_io_cmd *cmd;
 	struct io_uring_sqe *sqe = queue_get_sqe(q);
 
 	if (!sqe)
 		return -EBUSY;
-	memset(sqe, 0, 2 * sizeof(*sqe)); /* 128-byte SQE */
 	sqe->opcode = IORING_OP_URING_CMD;
 	sqe->fd = 0; /* fixed file 0: /dev/ublkcN */
 	sqe->flags = IOSQE_FIXED_FILE;
@@ -137,50 +92,63 @@ static int queue_ublk_cmd(struct queue *q, unsigned int tag, uint32_t op,
 		/* struct ublk_auto_buf_reg in sqe->addr: index = tag */
 		sqe->addr = tag;
 	else
-		cmd->addr = (uint64_t)(uintptr_t)io->buf;
-	sqe->user_data = queue_udata(QK_UBLK, tag, 0, 0, 0);
-	io->fetch_live = true;
-	q->cmds_live++;
+		cmd->addr = (uint64_t)(uintptr_t)q->bufs[tag];
+	sqe->user_data = blkx_udata(BLKX_SQE_UBLK, tag, 0, 0, 0);
+	q->tags[tag].flags |= BLKX_TAG_FETCH;
+	q->qs->cmds_live++;
 	return 0;
+}
+
+int queue_fetch_all(struct queue *q)
+{
+	int ret = 0;
+
+	for (unsigned int t = 0; !ret && t < q->depth; t++)
+		ret = queue_ublk_cmd(q, t, UBLK_U_IO_FETCH_REQ, -1);
+	return ret;
+}
+
+static void count_lun_io(struct blkx_io_stats *ls, const struct blkx_tag *t,
+			 int32_t res)
+{
+	uint64_t sectors = res > 0 ? t->nr_sectors : 0;
+
+	switch (t->op) {
+	case UBLK_IO_OP_READ:
+		stats_add(&ls->reads, 1);
+		stats_add(&ls->read_sectors, sectors);
+		break;
+	case UBLK_IO_OP_WRITE:
+		stats_add(&ls->writes, 1);
+		stats_add(&ls->write_sectors, sectors);
+		if (t->flags & BLKX_TAG_FUA)
+			stats_add(&ls->fua_writes, 1);
+		break;
+	case UBLK_IO_OP_FLUSH:
+		stats_add(&ls->flushes, 1);
+		break;
+	case UBLK_IO_OP_DISCARD:
+		stats_add(&ls->discards, 1);
+		break;
+	case UBLK_IO_OP_WRITE_ZEROES:
+		stats_add(&ls->write_zeroes, 1);
+		break;
+	}
+	if (res < 0)
+		stats_add(&ls->errors, 1);
 }
 
 int queue_commit(struct queue *q, unsigned int tag, int32_t res)
 {
-	struct io_slot *io = &q->ios[tag];
-	struct blkx_io_stats *ls = q->ld->lun_stats;
+	struct blkx_tag *t = &q->tags[tag];
 	int ret;
 
-	if (ls) {
-		uint64_t sectors = io->nr_sectors;
-
-		switch (io->op) {
-		case UBLK_IO_OP_READ:
-			stats_add(&ls->reads, 1);
-			stats_add(&ls->read_sectors, res > 0 ? sectors : 0);
-			break;
-		case UBLK_IO_OP_WRITE:
-			stats_add(&ls->writes, 1);
-			stats_add(&ls->write_sectors, res > 0 ? sectors : 0);
-			if (io->fua)
-				stats_add(&ls->fua_writes, 1);
-			break;
-		case UBLK_IO_OP_FLUSH:
-			stats_add(&ls->flushes, 1);
-			break;
-		case UBLK_IO_OP_DISCARD:
-			stats_add(&ls->discards, 1);
-			break;
-		case UBLK_IO_OP_WRITE_ZEROES:
-			stats_add(&ls->write_zeroes, 1);
-			break;
-		}
-		if (res < 0)
-			stats_add(&ls->errors, 1);
-	}
-	if (res < 0)
-		q->nr_errors++;
-	io->owned = false;
-	q->ios_owned--;
+	if (q->ld->lun_stats)
+		count_lun_io(q->ld->lun_stats, t, res);
+	if (q->qstats)
+		stats_add(&q->qstats->user_commits, 1);
+	t->flags &= (__u8) ~(BLKX_TAG_OWNED | BLKX_TAG_FUA);
+	q->qs->ios_owned--;
 	ret = queue_ublk_cmd(q, tag, UBLK_U_IO_COMMIT_AND_FETCH_REQ, res);
 	if (ret)
 		log_error("queue %u tag %u: cannot commit: %s", q->q_id, tag,
@@ -188,46 +156,32 @@ int queue_commit(struct queue *q, unsigned int tag, int32_t res)
 	return ret;
 }
 
-static int queue_setup(struct queue *q)
-{
-	int ret;
-
-	q->ios = calloc(q->depth, sizeof(*q->ios));
-	if (!q->ios)
-		return -ENOMEM;
-	ret = setup_ring(q);
-	if (ret)
-		return ret;
-	ret = setup_files_and_buffers(q);
-	if (!ret)
-		ret = map_iods(q);
-	for (unsigned int t = 0; !ret && t < q->depth; t++)
-		ret = queue_ublk_cmd(q, t, UBLK_U_IO_FETCH_REQ, -1);
-	if (!ret) {
-		ret = io_uring_submit(&q->ring);
-		ret = ret < 0 ? ret : 0;
-	}
-	return ret;
-}
-
 static void handle_ublk_cqe(struct queue *q, const struct io_uring_cqe *cqe)
 {
-	unsigned int tag = udata_tag(cqe->user_data);
-	struct io_slot *io = &q->ios[tag];
+	unsigned int tag = blkx_udata_tag(cqe->user_data);
+	struct blkx_tag *t = &q->tags[tag];
 
-	io->fetch_live = false;
-	q->cmds_live--;
+	t->flags &= (__u8)~BLKX_TAG_FETCH;
+	q->qs->cmds_live--;
 	if (cqe->res == UBLK_IO_RES_OK) {
 		const struct ublksrv_io_desc *iod = &q->iods[tag];
 
-		io->owned = true;
-		io->op = (uint8_t)(iod->op_flags & 0xff);
-		io->nr_sectors = iod->nr_sectors;
-		io->fua = (iod->op_flags >> 8) & (UBLK_IO_F_FUA >> 8);
-		io->result = 0;
-		io->pending = 0;
-		q->ios_owned++;
-		q->nr_requests++;
+		t->flags |= BLKX_TAG_OWNED;
+		if ((iod->op_flags >> 8) & (UBLK_IO_F_FUA >> 8))
+			t->flags |= BLKX_TAG_FUA;
+		t->op = (uint8_t)(iod->op_flags & 0xff);
+		t->nr_sectors = iod->nr_sectors;
+		t->result = 0;
+		t->pending = 0;
+		q->qs->ios_owned++;
+		if (q->qstats) {
+			bool rw = t->op == UBLK_IO_OP_READ ||
+				  t->op == UBLK_IO_OP_WRITE;
+
+			stats_add(rw ? &q->qstats->user_rw
+				     : &q->qstats->user_other,
+				  1);
+		}
 		if (q->dp->queue_io(q, tag, iod) < 0)
 			log_error("queue %u tag %u: request not served",
 				  q->q_id, tag);
@@ -239,52 +193,24 @@ static void handle_ublk_cqe(struct queue *q, const struct io_uring_cqe *cqe)
 	/* -ENODEV: the device is stopping; this tag is done */
 }
 
-static void queue_loop(struct queue *q)
+void queue_handle_cqe(struct queue *q, const struct io_uring_cqe *cqe)
 {
-	while ((q->cmds_live > 0 || q->ios_owned > 0) && !q->ld->abort) {
-		struct io_uring_cqe *cqe;
-		unsigned int head, n = 0;
-		int ret;
-
-		ret = io_uring_submit_and_wait(&q->ring, 1);
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
-		    ret != -EBUSY && ret != -ETIME) {
-			log_error("dev %u queue %u: io_uring_enter: %s",
-				  q->ld->dev_id, q->q_id, strerror(-ret));
-			break;
-		}
-		io_uring_for_each_cqe(&q->ring, head, cqe)
-		{
-			if (udata_kind(cqe->user_data) == QK_UBLK)
-				handle_ublk_cqe(q, cqe);
-			else
-				q->dp->io_done(q, cqe);
-			n++;
-		}
-		io_uring_cq_advance(&q->ring, n);
-	}
+	if (blkx_udata_kind(cqe->user_data) == BLKX_SQE_UBLK)
+		handle_ublk_cqe(q, cqe);
+	else
+		q->dp->io_done(q, cqe);
 }
 
-static void queue_teardown(struct queue *q)
+bool queue_busy(const struct queue *q)
 {
-	if (q->ring.ring_fd >= 0)
-		io_uring_queue_exit(&q->ring);
-	q->ring.ring_fd = -1;
-	if (q->iods)
-		munmap(q->iods, q->iods_len);
-	q->iods = NULL;
-	if (q->ios)
-		for (unsigned int t = 0; t < q->depth; t++)
-			free(q->ios[t].buf);
-	free(q->ios);
-	q->ios = NULL;
+	return (q->qs->cmds_live > 0 || q->qs->ios_owned > 0) && !q->ld->abort;
 }
 
 static void *queue_thread(void *arg)
 {
 	struct queue *q = arg;
 	struct ldisk *ld = q->ld;
-	int ret = queue_setup(q);
+	int ret = q->dp->setup(q);
 
 	pthread_mutex_lock(&ld->lock);
 	q->setup_ret = ret;
@@ -292,8 +218,8 @@ static void *queue_thread(void *arg)
 	pthread_cond_broadcast(&ld->cond);
 	pthread_mutex_unlock(&ld->lock);
 	if (!ret)
-		queue_loop(q);
-	queue_teardown(q);
+		q->dp->run(q);
+	q->dp->teardown(q);
 	return NULL;
 }
 
@@ -310,6 +236,12 @@ int queue_start_all(struct ldisk *ld, const struct dataplane_ops *dp)
 		q->depth = ld->depth;
 		q->dp = dp;
 		q->ring.ring_fd = -1;
+		q->raw.fd = -1;
+		if (ld->queue_stats && ld->disk_index * BLKX_MAX_QUEUES + i <
+					       ld->queue_stats_entries)
+			q->qstats = &ld->queue_stats[ld->disk_index *
+							     BLKX_MAX_QUEUES +
+						     i];
 		ret = -pthread_create(&q->thread, NULL, queue_thread, q);
 		if (ret) {
 			log_error("dev %u: cannot start queue thread %u: %s",

@@ -109,6 +109,89 @@ struct blkx_meta {
 	__u64 generation; /* bumped on every successful load */
 };
 
+/*
+ * Per-queue state of the ublk data path.  In the BPF data path it lives in
+ * the fast-path program's .bss, which userspace maps: the program and the
+ * userspace slow path take turns on it (both run in the queue's thread),
+ * so a request handed over keeps its state.
+ */
+#define BLKX_MAX_QUEUE_DEPTH 4096 /* UBLK_MAX_QUEUE_DEPTH */
+#define BLKX_MAX_QUEUES	     16
+
+/* struct blkx_tag.flags */
+#define BLKX_TAG_OWNED (1u << 0) /* the server serves it (CQE .. commit) */
+#define BLKX_TAG_FUA   (1u << 1) /* a write with UBLK_IO_F_FUA */
+#define BLKX_TAG_FETCH (1u << 2) /* a FETCH/COMMIT command is queued */
+
+struct blkx_tag {
+	__s32 result;	  /* first error, or the bytes to report */
+	__u16 pending;	  /* member I/Os not completed yet */
+	__u8 op;	  /* UBLK_IO_OP_* being served */
+	__u8 flags;	  /* BLKX_TAG_* */
+	__u32 nr_sectors; /* of the request */
+	__u32 pad;
+};
+
+struct blkx_qstate {
+	__u32 cmds_live; /* FETCH/COMMIT commands with the kernel */
+	__u32 ios_owned; /* requests being served */
+};
+
+/* queue_stats map (array, mmapable): the entry of queue q of disk d is
+ * d * BLKX_MAX_QUEUES + q */
+struct blkx_queue_stats {
+	__u64 loop_steps;    /* loop_step runs */
+	__u64 bpf_rw;	     /* READ/WRITE remapped and issued by BPF */
+	__u64 bpf_commits;   /* requests completed by BPF */
+	__u64 user_rw;	     /* READ/WRITE served by the userspace handler */
+	__u64 user_other;    /* other requests served by userspace */
+	__u64 user_commits;  /* requests completed by userspace */
+	__u64 handoff_op;    /* handed over: not a READ/WRITE */
+	__u64 handoff_split; /* handed over: spans more than one chunk */
+	__u64 handoff_error; /* handed over: member error or short transfer */
+	__u64 handoff_other; /* handed over: unexpected result or state */
+	__u64 stops;	     /* loop_step returned STOP */
+	__u64 submit_errors; /* bpf_io_uring_submit_sqes fell short */
+};
+
+/*
+ * user_data of every SQE of a queue ring: what it is and whom it belongs
+ * to.  A member write carrying FUA has BLKX_OP_FUA or-ed into its op.
+ */
+#define BLKX_OP_FUA 0x80
+enum blkx_sqe_kind {
+	BLKX_SQE_UBLK = 1,   /* FETCH_REQ / COMMIT_AND_FETCH_REQ */
+	BLKX_SQE_MEMBER = 2, /* I/O on a member */
+};
+
+static inline __u64 blkx_udata(__u32 kind, __u32 tag, __u32 member, __u32 op,
+			       __u32 nr_sectors)
+{
+	return (__u64)(tag & 0xffff) | (__u64)(member & 0xff) << 16 |
+	       (__u64)(op & 0xff) << 24 | (__u64)(nr_sectors & 0xffffff) << 32 |
+	       (__u64)kind << 56;
+}
+static inline __u32 blkx_udata_tag(__u64 d)
+{
+	return d & 0xffff;
+}
+static inline __u32 blkx_udata_member(__u64 d)
+{
+	return (d >> 16) & 0xff;
+}
+static inline __u32 blkx_udata_op(__u64 d)
+{
+	return (d >> 24) & 0xff;
+}
+static inline __u32 blkx_udata_sectors(__u64 d)
+{
+	return (d >> 32) & 0xffffff;
+}
+static inline __u32 blkx_udata_kind(__u64 d)
+{
+	return d >> 56;
+}
+
 /* One piece of a remapped request. */
 struct blkx_segment {
 	__u64 member_sector; /* in the member's usable range: see

@@ -129,6 +129,38 @@ static __always_inline int blkx_remap(const struct blkx_disk *d, __u64 sector,
 }
 
 /*
+ * The data path's common case, without a loop (the BPF verifier walks every
+ * iteration of a loop): a request inside one chunk is one segment.  The
+ * same math and checks as blkx_remap() with max == 1, which the unit tests
+ * assert.  Returns 1 with *seg filled, or the errors of blkx_remap():
+ * -BLKX_E2BIG when the request spans chunks.
+ */
+static __always_inline int blkx_remap_single(const struct blkx_disk *d,
+					     __u64 sector, __u64 nr,
+					     struct blkx_segment *seg)
+{
+	__u64 len;
+
+	if (!blkx_disk_ok(d))
+		return -BLKX_EINVAL;
+	if (blkx_remap_check(d, sector, nr))
+		return -BLKX_ERANGE;
+	if (nr == 0)
+		return 0;
+	len = blkx_remap_one(d, sector, nr, seg);
+	if (len < nr)
+		return -BLKX_E2BIG;
+	if (len > 0xffffffffULL)
+		return -BLKX_ERANGE;
+	if (seg->member >= d->nr_members ||
+	    seg->member_sector + len > d->member_sectors)
+		return -BLKX_EIO;
+	seg->nr_sectors = (__u32)len;
+	seg->req_offset = 0;
+	return 1;
+}
+
+/*
  * The part of [sector, sector + nr) that lives on member m, as one range:
  * the chunks of one member are consecutive rows of the stripe, so for
  * discard and write-zeroes every member gets a single contiguous extent

@@ -288,6 +288,38 @@ static void test_property_random(void **state)
 	assert_true(outside > 1000 && multi > 10000 && inside > 500000);
 }
 
+/* blkx_remap_single() is blkx_remap() with room for one segment. */
+static void test_single_equals_remap(void **state)
+{
+	unsigned long one = 0, split = 0, refused = 0;
+
+	(void)state;
+	for (long i = 0; i < 200000; i++) {
+		struct blkx_disk d = random_geometry();
+		struct blkx_segment a, b;
+		uint64_t sector = rnd_range(0, d.size_sectors + 4);
+		uint64_t nr = rnd_range(0, 300);
+		int ra = blkx_remap(&d, sector, nr, &a, 1);
+		int rb = blkx_remap_single(&d, sector, nr, &b);
+
+		assert_int_equal(ra, rb);
+		if (ra == 1) {
+			assert_int_equal(a.member, b.member);
+			assert_int_equal(a.member_sector, b.member_sector);
+			assert_int_equal(a.nr_sectors, b.nr_sectors);
+			assert_int_equal(a.req_offset, b.req_offset);
+			one++;
+		} else if (ra == -BLKX_E2BIG) {
+			split++;
+		} else {
+			refused++;
+		}
+	}
+	print_message("single: %lu one-segment, %lu split, %lu refused\n", one,
+		      split, refused);
+	assert_true(one > 10000 && split > 10000 && refused > 1000);
+}
+
 /* Per-member extents cover exactly the sectors the model puts there. */
 static void test_member_extent_property(void **state)
 {
@@ -348,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_member_sector),
 		cmocka_unit_test(test_property_random),
 		cmocka_unit_test(test_member_extent_property),
+		cmocka_unit_test(test_single_equals_remap),
 	};
 
 	return cmocka_run_group_tests_name("remap", tests, NULL, NULL);

@@ -33,10 +33,10 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-#define CQE_BATCH 32	     /* CQEs per step; each makes at most one SQE */
-#define SQE_BYTES 128	     /* IORING_SETUP_SQE128 */
-#define UBLK_ENODEV 19	     /* UBLK_IO_RES_ABORT is -ENODEV */
-#define RWF_DSYNC_FLAG 0x2   /* RWF_DSYNC */
+#define CQE_BATCH      32  /* CQEs per step; each makes at most one SQE */
+#define SQE_BYTES      128 /* IORING_SETUP_SQE128 */
+#define UBLK_ENODEV    19  /* UBLK_IO_RES_ABORT is -ENODEV */
+#define RWF_DSYNC_FLAG 0x2 /* RWF_DSYNC */
 
 /* Set by the loader before load (frozen: the verifier sees constants). */
 const volatile __u32 cfg_disk;	      /* disks map index */
@@ -98,8 +98,7 @@ static __always_inline void count_lun(const struct blkx_tag *t, __s32 res)
 	} else if (t->op == UBLK_IO_OP_WRITE) {
 		__sync_fetch_and_add(&ls->writes, 1);
 		if (res > 0)
-			__sync_fetch_and_add(&ls->write_sectors,
-					     t->nr_sectors);
+			__sync_fetch_and_add(&ls->write_sectors, t->nr_sectors);
 		if (t->flags & BLKX_TAG_FUA)
 			__sync_fetch_and_add(&ls->fua_writes, 1);
 	} else if (t->op == UBLK_IO_OP_FLUSH) {
@@ -177,9 +176,9 @@ static __always_inline int on_request(struct io_uring_sqe *sqe, __u32 tag,
 	__u32 op, midx, disk = cfg_disk;
 	__u64 dev_sector;
 
-	if (bpf_copy_from_user(&iod, sizeof(iod),
-			       (void *)(cfg_iod_base +
-					(__u64)tag * sizeof(iod))))
+	if (bpf_copy_from_user(
+		    &iod, sizeof(iod),
+		    (void *)(cfg_iod_base + (__u64)tag * sizeof(iod))))
 		return -HANDOFF_OTHER;
 	op = iod.op_flags & 0xff;
 	if (op != UBLK_IO_OP_READ && op != UBLK_IO_OP_WRITE)
@@ -224,10 +223,10 @@ static __always_inline int on_request(struct io_uring_sqe *sqe, __u32 tag,
 	if (t->flags & BLKX_TAG_FUA)
 		sqe->rw_flags = RWF_DSYNC_FLAG;
 	sqe->buf_index = (__u16)tag;
-	sqe->user_data = blkx_udata(
-		BLKX_SQE_MEMBER, tag, seg.member,
-		op | (t->flags & BLKX_TAG_FUA ? BLKX_OP_FUA : 0),
-		seg.nr_sectors);
+	sqe->user_data =
+		blkx_udata(BLKX_SQE_MEMBER, tag, seg.member,
+			   op | (t->flags & BLKX_TAG_FUA ? BLKX_OP_FUA : 0),
+			   seg.nr_sectors);
 	st = queue_counters();
 	if (st)
 		__sync_fetch_and_add(&st->bpf_rw, 1);
@@ -280,8 +279,7 @@ __noinline int blkx_handle_cqe(__u64 ud, __s32 res, struct io_uring_sqe *sqe)
 	return 1;
 }
 
-static __always_inline void count_handoff(struct blkx_queue_stats *st,
-					  int why)
+static __always_inline void count_handoff(struct blkx_queue_stats *st, int why)
 {
 	if (!st)
 		return;
@@ -314,6 +312,14 @@ int BPF_PROG(blkx_loop_step, struct iou_ctx *ring, struct iou_loop_params *lp)
 	    cfg_cq_tail > cfg_rings_bytes - 4 ||
 	    cfg_sqes_bytes < CQE_BATCH * SQE_BYTES)
 		return IOU_LOOP_STOP;
+	if (qs.user_sqes) {
+		/* what the userspace slow path queued (SQ_REWIND: at 0..n-1) */
+		__u32 n = qs.user_sqes;
+
+		qs.user_sqes = 0;
+		if (bpf_io_uring_submit_sqes(ring, n) != (int)n && st)
+			__sync_fetch_and_add(&st->submit_errors, 1);
+	}
 	khead = (__u32 *)(rings + cfg_cq_head);
 	ktail = (__u32 *)(rings + cfg_cq_tail);
 	head = *khead;
@@ -327,16 +333,17 @@ int BPF_PROG(blkx_loop_step, struct iou_ctx *ring, struct iou_loop_params *lp)
 
 		if (head == tail)
 			break;
-		off = cfg_cq_cqes + (__u64)(head & cfg_cq_mask) *
-					    sizeof(struct io_uring_cqe);
+		off = cfg_cq_cqes +
+		      (__u64)(head & cfg_cq_mask) * sizeof(struct io_uring_cqe);
 		if (off > cfg_rings_bytes - sizeof(struct io_uring_cqe))
 			break;
 		cqe = (struct io_uring_cqe *)(rings + off);
 		/* each CQE makes at most one SQE: slot nsqe <= i is free */
 		r = blkx_handle_cqe(
 			cqe->user_data, cqe->res,
-			(struct io_uring_sqe *)(sqes + (nsqe & (CQE_BATCH - 1)) *
-							       SQE_BYTES));
+			(struct io_uring_sqe *)(sqes +
+						(nsqe & (CQE_BATCH - 1)) *
+							SQE_BYTES));
 		if (r < 0) {
 			why = -r;
 			break;

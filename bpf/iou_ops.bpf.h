@@ -10,7 +10,8 @@
 
 /* opaque to BPF, as in the kernel BTF (an empty struct, not a forward
  * declaration: libbpf compares kfunc prototypes kind by kind) */
-struct iou_ctx {};
+struct iou_ctx {
+};
 
 struct iou_loop_params {
 	__u32 cq_wait_idx; /* wake the loop when the CQ tail reaches this */

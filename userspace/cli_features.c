@@ -136,6 +136,13 @@ int cli_features(int argc, char **argv)
 	       : bpf_ops == 0 ? "no (needs Linux 7.1 or later)"
 			      : "unknown (no kernel BTF)");
 	printf("libbpf              %s\n", libbpf_version_string());
+	printf("data path (auto)    %s\n",
+	       ublk_ok && (ctrl.features & UBLK_F_AUTO_BUF_REG) && bpf_ops > 0
+		       ? "bpf: the in-kernel io_uring BPF loop, zero copy"
+	       : !ublk_ok ? "none: no ublk"
+	       : !(ctrl.features & UBLK_F_AUTO_BUF_REG)
+		       ? "user: ublk lacks UBLK_F_AUTO_BUF_REG (zero copy)"
+		       : "user: no io_uring BPF struct_ops in this kernel");
 	json_object_put(r);
 	return CLI_OK;
 }

@@ -22,7 +22,9 @@
 /* after queue.h: the skeleton's .bss uses the ABI types */
 #include "fastpath.skel.h"
 
-#define FASTPATH_MIN_SQ 64 /* the program writes up to 32 SQEs a step */
+/* the program writes up to 32 SQEs a step; the slow path needs room for
+ * BLKX_MAX_SEGMENTS + 1 */
+#define FASTPATH_MIN_SQ 128
 
 struct dp_bpf {
 	struct fastpath_bpf *skel;
@@ -139,14 +141,20 @@ static int dp_bpf_setup(struct queue *q)
 	return ret < 0 ? ret : 0;
 }
 
-/* Serve in userspace what the program left in the CQ. */
+/* SQEs one CQE may need in userspace: a segment per chunk, and a commit */
+#define SLOW_PATH_SQES (BLKX_MAX_SEGMENTS + 1)
+
+/*
+ * Serve in userspace what the program left in the CQ, while the SQ has
+ * room for what one more CQE may need; the rest waits for the next round.
+ */
 static void drain_cq(struct queue *q)
 {
 	struct rawring *r = &q->raw;
 	unsigned int head = *r->cq_khead;
 	unsigned int tail = __atomic_load_n(r->cq_ktail, __ATOMIC_ACQUIRE);
 
-	while (head != tail) {
+	while (head != tail && r->pending + SLOW_PATH_SQES <= r->p.sq_entries) {
 		queue_handle_cqe(q, &r->cqes[head & r->cq_mask]);
 		head++;
 		if (head == tail)
@@ -158,10 +166,15 @@ static void drain_cq(struct queue *q)
 static void dp_bpf_run(struct queue *q)
 {
 	while (queue_busy(q)) {
-		/* submits what userspace queued, then runs the BPF loop
-		 * until it stops */
-		int ret = rawring_enter(&q->raw, 1, IORING_ENTER_GETEVENTS);
+		int ret;
 
+		/* with the loop attached, io_uring_enter submits nothing:
+		 * the program submits userspace's SQEs when it starts; the
+		 * slots stay ours until it has (a signal may come first) */
+		q->qs->user_sqes = q->raw.pending;
+		ret = rawring_run_loop(&q->raw);
+		if (q->qs->user_sqes == 0)
+			q->raw.pending = 0;
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
 		    ret != -EBUSY) {
 			log_error("dev %u queue %u: io_uring_enter: %s",

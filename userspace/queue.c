@@ -54,12 +54,11 @@ struct io_uring_sqe *queue_get_sqe(struct queue *q)
 {
 	struct io_uring_sqe *sqe;
 
-	if (q->use_raw) {
-		sqe = rawring_get_sqe(&q->raw);
-		if (!sqe && rawring_enter(&q->raw, 0, 0) >= 0)
-			sqe = rawring_get_sqe(&q->raw);
-		return sqe;
-	}
+	if (q->use_raw)
+		/* never enter from here: with the BPF loop attached an enter
+		 * runs the loop, which would take CQEs we are handling; the
+		 * BPF data path keeps room for a request's SQEs instead */
+		return rawring_get_sqe(&q->raw);
 	sqe = io_uring_get_sqe(&q->ring);
 	if (!sqe) {
 		if (io_uring_submit(&q->ring) < 0)

@@ -44,8 +44,8 @@ int rawring_init(struct rawring *r, unsigned int sq_entries,
 	r->sqes = p;
 	r->cq_khead = (unsigned int *)((char *)r->rings + r->p.cq_off.head);
 	r->cq_ktail = (unsigned int *)((char *)r->rings + r->p.cq_off.tail);
-	r->cq_mask = *(unsigned int *)((char *)r->rings +
-				       r->p.cq_off.ring_mask);
+	r->cq_mask =
+		*(unsigned int *)((char *)r->rings + r->p.cq_off.ring_mask);
 	r->cqes = (struct io_uring_cqe *)((char *)r->rings + r->p.cq_off.cqes);
 	r->shim.ring_fd = fd;
 	r->shim.enter_ring_fd = fd;
@@ -99,4 +99,12 @@ int rawring_enter(struct rawring *r, unsigned int min_complete,
 			(size_t)r->pending * SQE128_SIZE);
 	}
 	return ret;
+}
+
+int rawring_run_loop(struct rawring *r)
+{
+	int ret = (int)syscall(__NR_io_uring_enter, r->fd, 0, 1,
+			       IORING_ENTER_GETEVENTS, NULL, 0);
+
+	return ret < 0 ? -errno : ret;
 }

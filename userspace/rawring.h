@@ -39,4 +39,8 @@ struct io_uring_sqe *rawring_get_sqe(struct rawring *r);
 int rawring_enter(struct rawring *r, unsigned int min_complete,
 		  unsigned int flags);
 
+/* Enter without submitting: with an io_uring BPF loop attached this runs
+ * the loop until it stops (the loop submits by itself).  >= 0 or -errno. */
+int rawring_run_loop(struct rawring *r);
+
 #endif /* BLKXLATE_RAWRING_H */

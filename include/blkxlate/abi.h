@@ -135,6 +135,10 @@ struct blkx_tag {
 struct blkx_qstate {
 	__u32 cmds_live; /* FETCH/COMMIT commands with the kernel */
 	__u32 ios_owned; /* requests being served */
+	__u32 user_sqes; /* SQEs userspace wrote at 0..n-1 for BPF to submit:
+			  * with the loop attached, io_uring_enter submits
+			  * nothing itself */
+	__u32 pad;
 };
 
 /* queue_stats map (array, mmapable): the entry of queue q of disk d is

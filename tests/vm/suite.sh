@@ -52,8 +52,12 @@ case "$KERNEL" in
 7.*) expect_out "features: zero copy on 7.x" "zero copy +yes" ;;
 6.12*) expect_out "features: copy mode on 6.12" "zero copy +no" ;;
 esac
-run blkxlate up "$LAB"
-expect_rc "up serves the lab config" 0
+case "$KERNEL" in
+7.*) DP=bpf ;; # io_uring BPF struct_ops and UBLK_F_AUTO_BUF_REG
+*) DP=auto ;;  # 6.12 has neither: auto must pick the userspace loop
+esac
+run blkxlate up --dataplane $DP "$LAB"
+expect_rc "up --dataplane $DP serves the lab config" 0
 expect_out "up says how many disks" "up: 4 disk"
 for l in "$STRIPE_LINK" "$VSCSI_LINK" "$NS_LINK" "$NS4K_LINK"; do
 	d=$(readlink "$l")
@@ -69,10 +73,19 @@ NS4K=$(readlink "$NS4K_LINK")
 run blkxlate status
 expect_out "status lists the stripe with both members" \
 	"$SCSI +SCSI +0 +$STRIPE +live .*/dev/nvme.*, /dev/nvme"
-expect_out "status names the data path" "data path user"
 case "$KERNEL" in
-7.*) expect_out "status: zero copy" "zero copy" ;;
-*) expect_out "status: copy mode" "copy mode" ;;
+7.*)
+	expect_out "status: the BPF data path" "data path bpf \(in-kernel io_uring BPF loop"
+	expect_out "status: zero copy" "zero copy"
+	run bpftool struct_ops list
+	n=$(printf '%s\n' "$OUT" | grep -c 'blkx_ops *io_uring_bpf_ops')
+	[ "$n" -eq 8 ] && pass "bpftool struct_ops list: one blkx_ops per queue (8)" ||
+		fail "bpftool struct_ops list shows $n blkx_ops, want 8: $OUT"
+	;;
+*)
+	expect_out "status: auto picked the userspace loop" "data path user"
+	expect_out "status: copy mode, and why no BPF" "copy mode .*no BPF data path: the kernel's ublk lacks UBLK_F_AUTO_BUF_REG"
+	;;
 esac
 M0=$(blkxlate resolve nvme BLKXLATE-A 1)
 M1=$(blkxlate resolve nvme BLKXLATE-C 1)
@@ -198,6 +211,37 @@ dd if="$T_TMP/p4" of="$NS4K" bs=4096 seek=5 oflag=direct 2>/dev/null
 M4K=$(blkxlate resolve nvme BLKXLATE-B 1)
 dd if="$M4K" of="$T_TMP/q4" bs=4096 skip=5 count=16 iflag=direct 2>/dev/null
 same_bytes "4096-byte LUN: data lands at the same LBA of its member" "$T_TMP/p4" "$T_TMP/q4"
+# qsum FIELD: a counter of the BPF/user data path summed over every queue
+qsum() {
+	bpftool -j map dump pinned /sys/fs/bpf/blkxlate/${2:-default}/queue_stats |
+		tr ',{}' '\n\n\n' | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+section "data path counters"
+brw=$(qsum bpf_rw)
+urw=$(qsum user_rw)
+uoth=$(qsum user_other)
+echo "queue_stats: bpf_rw=$brw user_rw=$urw user_other=$uoth handoff_op=$(qsum handoff_op) handoff_error=$(qsum handoff_error) loop_steps=$(qsum loop_steps)"
+case "$KERNEL" in
+7.*)
+	[ "$urw" -eq 0 ] && pass "no READ/WRITE ran in the userspace handler" ||
+		fail "$urw READ/WRITE ran in userspace"
+	[ "$brw" -gt 10000 ] && [ $((brw * 100)) -ge $(((brw + urw) * 99)) ] &&
+		pass "$brw READ/WRITE completed in BPF (>= 99%)" ||
+		fail "READ/WRITE in BPF: $brw of $((brw + urw))"
+	[ "$uoth" -gt 0 ] && [ "$(qsum handoff_op)" -gt 0 ] &&
+		pass "FLUSH/DISCARD/WRITE_ZEROES were handed to userspace ($uoth)" ||
+		fail "no hand-over of other ops (user_other=$uoth)"
+	[ "$(qsum submit_errors)" -eq 0 ] && pass "no SQE submission fell short" ||
+		fail "submit_errors $(qsum submit_errors)"
+	;;
+*)
+	[ "$brw" -eq 0 ] && [ "$urw" -gt 10000 ] &&
+		pass "the userspace loop served every READ/WRITE ($urw)" ||
+		fail "userspace path counters: bpf_rw=$brw user_rw=$urw"
+	;;
+esac
+
 section "a failing member returns EIO and nothing hangs"
 dmsetup create --noudevsync blkx_err --table "0 262144 error" &&
 	ERRDEV=/dev/dm-$(dmsetup info -c --noheadings -o minor blkx_err | tr -d ' ')
@@ -205,7 +249,7 @@ cat >"$T_TMP/err.json" <<JSON
 {"version":"V1","dynamic":{"storage_controllers":[{"instance_id":"11111111-2222-3333-4444-555555555555","protocol":"SCSI","luns":[
  {"location":0,"physical_devices":{"type":"single","device":{"device_type":"file","device_path":"$ERRDEV"}}}]}]}}
 JSON
-run blkxlate up --instance errtest "$T_TMP/err.json"
+run blkxlate up --instance errtest --dataplane $DP "$T_TMP/err.json"
 expect_rc "serve a LUN whose member always fails" 0
 EDEV=$(readlink /run/blkxlate/11111111-2222-3333-4444-555555555555/lun0)
 start=$(date +%s)
@@ -224,6 +268,11 @@ el=$(($(date +%s) - start))
 [ $el -lt 20 ] && pass "errors came back in ${el}s" || fail "errors took ${el}s"
 e=$(blkxlate status --instance errtest --json | tr -d ' \n' | sed -n 's/.*"errors":\([0-9]*\).*/\1/p')
 [ "${e:-0}" -gt 0 ] && pass "error counted in the stats ($e)" || fail "errors counter '$e'"
+case "$KERNEL" in
+7.*) [ "$(qsum handoff_error errtest)" -gt 0 ] &&
+	pass "BPF handed the member error to userspace ($(qsum handoff_error errtest))" ||
+	fail "no member-error hand-over counted" ;;
+esac
 run blkxlate status
 expect_out "the other instance is still live" "$STRIPE +live"
 run blkxlate down --instance errtest
@@ -238,8 +287,24 @@ n=$(ls /sys/block | grep -c '^ublkb')
 [ -z "$(ls /dev | grep '^ublk[bc]')" ] && pass "no ublk device nodes left" || fail "left: $(ls /dev | grep '^ublk[bc]')"
 [ ! -e "$STRIPE_LINK" ] && [ ! -e /run/blkxlate/$SCSI ] && pass "links removed" || fail "links left under /run/blkxlate"
 [ ! -e /sys/fs/bpf/blkxlate/default ] && pass "pins removed" || fail "pins left: $(ls /sys/fs/bpf/blkxlate/default)"
-dstate=$(grep -l '^[0-9]* ([^)]*) D' /proc/[0-9]*/stat 2>/dev/null | head -3)
-[ -z "$dstate" ] && pass "no process in D state" || fail "D state: $dstate"
+# a task stuck in D stays there: look twice, 3 s apart
+d_tasks() {
+	for f in /proc/[0-9]*/stat; do
+		grep -q '^[0-9]* ([^)]*) D' "$f" 2>/dev/null || continue
+		p=${f#/proc/}
+		p=${p%/stat}
+		echo "$p:$(cat /proc/$p/comm 2>/dev/null):$(cat /proc/$p/wchan 2>/dev/null)"
+	done
+}
+d1=$(d_tasks)
+sleep 3
+d2=$(d_tasks)
+stuck=""
+for t in $d2; do
+	case " $d1 " in *" $t "*) stuck="$stuck $t" ;; esac
+done
+[ -z "$stuck" ] && pass "no task stuck in D state${d2:+ (transient: $d2)}" ||
+	fail "tasks stuck in D state:$stuck"
 run blkxlate status
 expect_rc "status after down says not running" 1
 run blkxlate plan "$LAB"

@@ -49,8 +49,16 @@ section "kernel $KERNEL: features and bring-up"
 run blkxlate features
 expect_out "features reports ublk" "^ublk +yes"
 case "$KERNEL" in
-7.*) expect_out "features: zero copy on 7.x" "zero copy +yes" ;;
-6.12*) expect_out "features: copy mode on 6.12" "zero copy +no" ;;
+7.*)
+	expect_out "features: zero copy on 7.x" "zero copy +yes"
+	expect_out "features: io_uring BPF ops on 7.x" "io_uring BPF ops +yes"
+	expect_out "features: auto picks the BPF loop" "data path \(auto\) +bpf"
+	;;
+6.12*)
+	expect_out "features: copy mode on 6.12" "zero copy +no"
+	expect_out "features: no io_uring BPF ops on 6.12" "io_uring BPF ops +no"
+	expect_out "features: auto picks the userspace loop" "data path \(auto\) +user"
+	;;
 esac
 case "$KERNEL" in
 7.*) DP=bpf ;; # io_uring BPF struct_ops and UBLK_F_AUTO_BUF_REG
@@ -309,6 +317,22 @@ run blkxlate status
 expect_rc "status after down says not running" 1
 run blkxlate plan "$LAB"
 expect_rc "members are free again (plan opens them exclusively)" 0
+
+case "$KERNEL" in
+7.*)
+	section "the userspace loop on this kernel too (--dataplane=user, zero copy)"
+	run blkxlate up --dataplane user "$LAB"
+	expect_rc "up --dataplane user" 0
+	run blkxlate status
+	expect_out "status: user data path, zero copy" "data path user \(userspace io_uring loop \(--dataplane=user\), zero copy"
+	fio_verify "fio verify on the stripe through the userspace loop" "$(readlink "$STRIPE_LINK")" 8k
+	[ "$(qsum bpf_rw)" -eq 0 ] && [ "$(qsum user_rw)" -gt 1000 ] &&
+		pass "the userspace loop served it ($(qsum user_rw) READ/WRITE)" ||
+		fail "user path counters: bpf_rw=$(qsum bpf_rw) user_rw=$(qsum user_rw)"
+	run blkxlate down
+	expect_rc "down" 0
+	;;
+esac
 
 section "a stripe mixing 512- and 4096-byte members is refused"
 cat >"$T_TMP/mixed.json" <<JSON

@@ -145,22 +145,21 @@ static int dp_bpf_setup(struct queue *q)
 #define SLOW_PATH_SQES (BLKX_MAX_SEGMENTS + 1)
 
 /*
- * Serve in userspace what the program left in the CQ, while the SQ has
- * room for what one more CQE may need; the rest waits for the next round.
+ * Serve in userspace the CQE the program stopped at, and only that one:
+ * every other READ/WRITE stays with the program, which gets the CQ back
+ * when the thread enters again.  (If the SQ lacks room for what the CQE may
+ * need, the program first submits what is queued.)
  */
-static void drain_cq(struct queue *q)
+static void serve_handoff(struct queue *q)
 {
 	struct rawring *r = &q->raw;
 	unsigned int head = *r->cq_khead;
 	unsigned int tail = __atomic_load_n(r->cq_ktail, __ATOMIC_ACQUIRE);
 
-	while (head != tail && r->pending + SLOW_PATH_SQES <= r->p.sq_entries) {
-		queue_handle_cqe(q, &r->cqes[head & r->cq_mask]);
-		head++;
-		if (head == tail)
-			tail = __atomic_load_n(r->cq_ktail, __ATOMIC_ACQUIRE);
-	}
-	__atomic_store_n(r->cq_khead, head, __ATOMIC_RELEASE);
+	if (head == tail || r->pending + SLOW_PATH_SQES > r->p.sq_entries)
+		return;
+	queue_handle_cqe(q, &r->cqes[head & r->cq_mask]);
+	__atomic_store_n(r->cq_khead, head + 1, __ATOMIC_RELEASE);
 }
 
 static void dp_bpf_run(struct queue *q)
@@ -181,7 +180,7 @@ static void dp_bpf_run(struct queue *q)
 				  q->ld->dev_id, q->q_id, strerror(-ret));
 			break;
 		}
-		drain_cq(q);
+		serve_handoff(q);
 	}
 }
 

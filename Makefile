@@ -146,6 +146,9 @@ vm-check: deps lab-deps
 
 # every suite runs even when an earlier one failed; the summary names them
 CHECK_SUITES := format-check unit unit-san bpf-test cli-test vm-check
+# more suites and targets, each beside its own tests (they may add to
+# CHECK_SUITES)
+-include tests/fuzz/fuzz.mk
 check: deps
 	$(Q)failed=""; for t in $(CHECK_SUITES); do \
 		echo "=== make $$t"; \

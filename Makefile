@@ -148,7 +148,7 @@ vm-check: deps lab-deps
 CHECK_SUITES := format-check unit unit-san bpf-test cli-test vm-check
 # more suites and targets, each beside its own tests (they may add to
 # CHECK_SUITES)
--include tests/fuzz/fuzz.mk
+-include $(wildcard tests/*/*.mk)
 check: deps
 	$(Q)failed=""; for t in $(CHECK_SUITES); do \
 		echo "=== make $$t"; \

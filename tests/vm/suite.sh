@@ -101,6 +101,9 @@ M1=$(blkxlate resolve nvme BLKXLATE-C 1)
 	fail "members by serial+nsid: '$M0' '$M1'"
 sz=$(blockdev --getsize64 "$STRIPE")
 [ "$sz" = 536870912 ] && pass "stripe size is 2 x 256 MiB" || fail "stripe size $sz"
+grep -q '\[none\]' /sys/block/${STRIPE#/dev/}/queue/scheduler &&
+	pass "the ublk disk has no I/O scheduler" ||
+	fail "scheduler: $(cat /sys/block/${STRIPE#/dev/}/queue/scheduler)"
 [ "$(cat /sys/block/${STRIPE#/dev/}/queue/chunk_sectors)" = 128 ] &&
 	pass "stripe chunk_sectors = 64 KiB" || fail "chunk_sectors $(cat /sys/block/${STRIPE#/dev/}/queue/chunk_sectors)"
 

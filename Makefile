@@ -2,6 +2,7 @@
 # verbose.  `make demo` and `make check` install what is missing (make deps).
 .DELETE_ON_ERROR:
 .SUFFIXES:
+.SECONDARY:
 
 BUILD	?= build
 V	?= 0

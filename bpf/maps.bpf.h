@@ -67,6 +67,59 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } queue_stats SEC(".maps");
 
+/* traced block devices: kernel dev_t -> who it is */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BLKX_MAX_DISKS + BLKX_MAX_MEMBERS);
+	__type(key, __u32);
+	__type(value, struct blkx_trace_dev);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} trace_devs SEC(".maps");
+
+/* counters and latency histograms per (target, op); sized by the control
+ * plane to (disks + members) * BLKX_NR_TOPS before loading */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BLKX_NR_TOPS);
+	__type(key, __u32);
+	__type(value, struct blkx_hist);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} io_hist SEC(".maps");
+
+/* NVMe completions per member */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BLKX_MAX_MEMBERS);
+	__type(key, __u32);
+	__type(value, struct blkx_nvme_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nvme_stats SEC(".maps");
+
+/* NVMe namespace name (nvmeXnY, as the nvme tracepoints give it) ->
+ * member index */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BLKX_MAX_MEMBERS);
+	__type(key, char[32]);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} trace_nvme SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct blkx_trace_ctl);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} trace_ctl SEC(".maps");
+
+/* remap events, while someone runs `blkxlate trace` */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} trace_events SEC(".maps");
+
 /* what was programmed */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -30,6 +30,9 @@ int cli_down(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_features(int argc, char **argv);
 int cli_resolve(int argc, char **argv);
+int cli_vmm_args(int argc, char **argv);
+int cli_stats(int argc, char **argv);
+int cli_trace(int argc, char **argv);
 
 /* Helpers shared by the subcommands (messages go through log.h). */
 #define cli_error log_error

@@ -22,7 +22,14 @@
 #define UP_TIMEOUT_S   300
 #define DOWN_TIMEOUT_S 120
 
-enum { OPT_QUEUES = 256, OPT_DEPTH, OPT_SYSFS_ROOT, OPT_CONFIG, OPT_DATAPLANE };
+enum {
+	OPT_QUEUES = 256,
+	OPT_DEPTH,
+	OPT_SYSFS_ROOT,
+	OPT_CONFIG,
+	OPT_DATAPLANE,
+	OPT_NO_TRACING
+};
 
 static void usage_daemon(FILE *f, const char *cmd)
 {
@@ -44,6 +51,10 @@ static void usage_daemon(FILE *f, const char *cmd)
 		"where the\n"
 		"                        kernel has it, else userspace; bpf: "
 		"insist; user\n"
+		"      --no-tracing      don't attach the block I/O tracing "
+		"programs\n"
+		"                        (blkxlate stats/trace then have "
+		"nothing to show)\n"
 		"      --sysfs-root DIR  read sysfs from DIR\n"
 		"  -h, --help            this text\n",
 		cmd,
@@ -65,6 +76,7 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		{"depth", required_argument, NULL, 'd'},
 		{"config", required_argument, NULL, OPT_CONFIG},
 		{"dataplane", required_argument, NULL, OPT_DATAPLANE},
+		{"no-tracing", no_argument, NULL, OPT_NO_TRACING},
 		{"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -101,6 +113,9 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 			break;
 		case OPT_CONFIG:
 			o->config = optarg;
+			break;
+		case OPT_NO_TRACING:
+			o->no_tracing = true;
 			break;
 		case OPT_DATAPLANE:
 			if (strcmp(optarg, "auto") && strcmp(optarg, "bpf") &&

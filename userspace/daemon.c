@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "queue.h"
 #include "settings.h"
 #include "state.h"
+#include "trace.h"
 #include "ublk.h"
 
 extern char **environ;
@@ -62,6 +64,8 @@ struct daemon {
 	size_t member_stats_len;
 	void *queue_stats;
 	size_t queue_stats_len;
+	struct tracer tracer;
+	bool tracing;
 };
 
 static void sigusr1_noop(int sig)
@@ -455,6 +459,85 @@ static void served_down(struct daemon *d, struct served *sv)
 	memset(sv, 0, sizeof(*sv));
 }
 
+/* major:minor of /sys/block/NAME */
+static int sysfs_devno(const char *name, unsigned int *maj, unsigned int *min)
+{
+	char path[96], buf[32];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/sys/block/%s/dev", name);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	ok = fgets(buf, sizeof(buf), f) && sscanf(buf, "%u:%u", maj, min) == 2;
+	fclose(f);
+	return ok ? 0 : -EINVAL;
+}
+
+/* Tell the tracing programs which devices are ours. */
+static int trace_devices(struct daemon *d)
+{
+	uint32_t nr_disks = (uint32_t)d->plan.nr_disks;
+	int ret = 0;
+
+	for (size_t i = 0; i < d->nr_sv && !ret; i++) {
+		const struct plan_disk *pd = d->sv[i].pd;
+		struct blkx_trace_dev td = {.target = (uint32_t)i,
+					    .kind = BLKX_TRACE_LUN,
+					    .disk = (uint32_t)i};
+		unsigned int maj, min;
+
+		ret = sysfs_devno(d->sv[i].bdev + strlen("/dev/"), &maj, &min);
+		if (!ret)
+			ret = trace_add_dev(d->maps.trace_devs_fd, maj, min,
+					    &td);
+		for (size_t j = 0; !ret && j < pd->nr_members; j++) {
+			const struct plan_member *pm = &pd->members[j];
+			uint32_t mi = pd->geo.first_member + (uint32_t)j;
+
+			if (pm->dev.is_file)
+				continue; /* no block requests to see */
+			td.target = nr_disks + mi;
+			td.kind = BLKX_TRACE_MEMBER;
+			td.member = mi;
+			/* requests carry the whole disk, not a partition */
+			ret = trace_add_dev(d->maps.trace_devs_fd,
+					    major(pm->store_dev),
+					    minor(pm->store_dev), &td);
+			if (!ret && !strncmp(pm->dev.name, "nvme", 4))
+				ret = trace_add_nvme(d->maps.trace_nvme_fd,
+						     pm->dev.name, mi);
+		}
+	}
+	return ret;
+}
+
+static void start_tracing(struct daemon *d)
+{
+	char err[256] = "";
+	int ret;
+
+	ret = trace_start(&d->tracer, d->maps.dir, err, sizeof(err));
+	if (!ret) {
+		d->tracing = true;
+		ret = trace_devices(d);
+		if (ret)
+			snprintf(err, sizeof(err), "registering devices: %s",
+				 strerror(-ret));
+	}
+	if (ret) {
+		/* the disks are served either way; say what is missing */
+		log_warn("tracing is off: %s", err);
+		if (d->tracing)
+			trace_stop(&d->tracer);
+		d->tracing = false;
+		return;
+	}
+	log_info("tracing block I/O of %zu disk(s) and their members%s",
+		 d->nr_sv, d->tracer.nvme ? " (and NVMe completions)" : "");
+}
+
 static struct json_object *state_json(const struct daemon *d)
 {
 	struct json_object *o = json_object_new_object();
@@ -473,6 +556,8 @@ static struct json_object *state_json(const struct daemon *d)
 			       json_object_new_string(d->dp_reason));
 	json_object_object_add(o, "zero_copy",
 			       json_object_new_boolean(d->zero_copy));
+	json_object_object_add(o, "tracing",
+			       json_object_new_boolean(d->tracing));
 	json_object_object_add(
 		o, "ublk_features",
 		json_object_new_int64((int64_t)d->ctrl.features));
@@ -521,6 +606,9 @@ static struct json_object *state_json(const struct daemon *d)
 
 static void daemon_teardown(struct daemon *d)
 {
+	if (d->tracing)
+		trace_stop(&d->tracer);
+	d->tracing = false;
 	for (size_t i = d->nr_sv; i-- > 0;)
 		served_down(d, &d->sv[i]);
 	free(d->sv);
@@ -567,9 +655,7 @@ static int choose_dataplane(struct daemon *d)
 		snprintf(why, sizeof(why),
 			 "the kernel's ublk lacks UBLK_F_AUTO_BUF_REG");
 	else
-		ret = dp_bpf_probe(d->maps.dir,
-				   maps_queue_stats_entries(d->plan.nr_disks),
-				   why, sizeof(why));
+		ret = dp_bpf_probe(d->maps.dir, why, sizeof(why));
 	if (!ret) {
 		d->dp = &dp_bpf_ops;
 		snprintf(d->dp_reason, sizeof(d->dp_reason),
@@ -703,6 +789,8 @@ int daemon_run(const struct daemon_opts *o)
 			return CLI_FAILED;
 		}
 	}
+	if (!o->no_tracing)
+		start_tracing(&d);
 	struct json_object *st = state_json(&d);
 
 	ret = state_write(o->instance, st);

@@ -7,6 +7,8 @@
 #ifndef BLKXLATE_DAEMON_H
 #define BLKXLATE_DAEMON_H
 
+#include <stdbool.h>
+
 #include "resolve.h"
 
 #define DAEMON_DEFAULT_DEPTH 128
@@ -18,6 +20,7 @@ struct daemon_opts {
 	unsigned int nr_queues; /* 0: one per CPU (at most DAEMON_MAX_QUEUES) */
 	unsigned int depth;    /* 0: io_queue_depth of the controller, or 128 */
 	const char *dataplane; /* "auto" (default), "bpf" or "user" */
+	bool no_tracing;       /* don't attach bpf/trace.bpf.c */
 	int ready_fd;	       /* -1, or where to report "OK" / "ERR msg" */
 	struct resolve_ctx rc;
 };

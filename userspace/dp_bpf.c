@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 
 #include "log.h"
+#include "maps.h"
 #include "queue.h"
 /* after queue.h: the skeleton's .bss uses the ABI types */
 #include "fastpath.skel.h"
@@ -43,8 +44,7 @@ static unsigned int pow2_at_least(unsigned int v, unsigned int min)
 /* Open, configure and load one fastpath instance for ring r. */
 static int fastpath_load(struct dp_bpf *b, const struct rawring *r,
 			 const char *pin_dir, uint32_t disk, uint16_t queue,
-			 uint16_t depth, const void *iods,
-			 unsigned int queue_stats_entries)
+			 uint16_t depth, const void *iods)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
 	struct fastpath_bpf *skel;
@@ -65,8 +65,7 @@ static int fastpath_load(struct dp_bpf *b, const struct rawring *r,
 	skel->rodata->cfg_rings_bytes = r->rings_sz;
 	skel->rodata->cfg_sqes_bytes = r->sqes_sz;
 	skel->struct_ops.blkx_ops->ring_fd = (unsigned int)r->fd;
-	ret = bpf_map__set_max_entries(skel->maps.queue_stats,
-				       queue_stats_entries);
+	ret = maps_match_pins(skel->obj, pin_dir);
 	if (!ret)
 		ret = fastpath_bpf__load(skel);
 	return ret;
@@ -119,7 +118,7 @@ static int dp_bpf_setup(struct queue *q)
 	if (ret)
 		return ret;
 	ret = fastpath_load(b, &q->raw, ld->pin_dir, ld->disk_index, q->q_id,
-			    q->depth, q->iods, ld->queue_stats_entries);
+			    q->depth, q->iods);
 	if (ret) {
 		log_error("dev %u queue %u: loading the fast path: %s",
 			  ld->dev_id, q->q_id, strerror(-ret));
@@ -211,8 +210,7 @@ const struct dataplane_ops dp_bpf_ops = {
 	.io_done = dp_user_io_done,
 };
 
-int dp_bpf_probe(const char *pin_dir, unsigned int queue_stats_entries,
-		 char *why, size_t len)
+int dp_bpf_probe(const char *pin_dir, char *why, size_t len)
 {
 	struct dp_bpf b = {0};
 	struct rawring r;
@@ -229,8 +227,7 @@ int dp_bpf_probe(const char *pin_dir, unsigned int queue_stats_entries,
 			 strerror(-ret));
 		return ret;
 	}
-	ret = fastpath_load(&b, &r, pin_dir, 0, 0, 1, dummy,
-			    queue_stats_entries);
+	ret = fastpath_load(&b, &r, pin_dir, 0, 0, 1, dummy);
 	if (ret) {
 		snprintf(why, len, "loading the fast-path program failed (%s)",
 			 strerror(-ret));

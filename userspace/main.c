@@ -28,6 +28,9 @@ static const struct command commands[] = {
 	{"down", cli_down, "stop the daemon and remove its devices"},
 	{"status", cli_status, "show the served disks and their state"},
 	{"features", cli_features, "what this kernel offers blkxlate"},
+	{"vmm-args", cli_vmm_args, "print VMM arguments that attach every LUN"},
+	{"stats", cli_stats, "IOPS, MB/s, errors, p50/p99 per LUN and member"},
+	{"trace", cli_trace, "one line per remapped request, live"},
 };
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

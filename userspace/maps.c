@@ -43,6 +43,12 @@ static const struct {
 	{"member_stats", offsetof(struct maps, member_stats_fd)},
 	{"meta", offsetof(struct maps, meta_fd)},
 	{"queue_stats", offsetof(struct maps, queue_stats_fd)},
+	{"trace_devs", offsetof(struct maps, trace_devs_fd)},
+	{"io_hist", offsetof(struct maps, io_hist_fd)},
+	{"nvme_stats", offsetof(struct maps, nvme_stats_fd)},
+	{"trace_nvme", offsetof(struct maps, trace_nvme_fd)},
+	{"trace_ctl", offsetof(struct maps, trace_ctl_fd)},
+	{"trace_events", offsetof(struct maps, trace_events_fd)},
 	{MAPS_PROG_PIN, offsetof(struct maps, prog_fd)},
 };
 #define NR_PINS (sizeof(pins) / sizeof(pins[0]))
@@ -265,6 +271,10 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 	ret = bpf_map__set_max_entries(m->skel->maps.queue_stats,
 				       maps_queue_stats_entries(p->nr_disks));
 	if (!ret)
+		ret = bpf_map__set_max_entries(
+			m->skel->maps.io_hist,
+			maps_io_hist_entries(p->nr_disks, p->nr_members));
+	if (!ret)
 		ret = remap_bpf__load(m->skel);
 	if (ret) {
 		errf(err, errlen,
@@ -387,4 +397,35 @@ int maps_remap(const struct maps *m, struct blkx_remap_ctx *rq)
 		usleep(100);
 	}
 	return -EBUSY;
+}
+
+int maps_match_pins(struct bpf_object *obj, const char *pin_dir)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj)
+	{
+		struct bpf_map_info info;
+		__u32 len = sizeof(info);
+		char path[PATH_MAX];
+		int fd, ret;
+
+		if (snprintf(path, sizeof(path), "%s/%s", pin_dir,
+			     bpf_map__name(map)) >= (int)sizeof(path))
+			return -ENAMETOOLONG;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue; /* not pinned (yet): created as declared */
+		memset(&info, 0, sizeof(info));
+		ret = bpf_map_get_info_by_fd(fd, &info, &len);
+		close(fd);
+		if (ret)
+			return -errno;
+		if (info.max_entries != bpf_map__max_entries(map)) {
+			ret = bpf_map__set_max_entries(map, info.max_entries);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
 }

@@ -28,6 +28,12 @@ struct maps {
 	int member_stats_fd;
 	int meta_fd;
 	int queue_stats_fd;
+	int trace_devs_fd;
+	int io_hist_fd;
+	int nvme_stats_fd;
+	int trace_nvme_fd;
+	int trace_ctl_fd;
+	int trace_events_fd;
 	int prog_fd;		/* the remap syscall program */
 	struct remap_bpf *skel; /* set when this process created the maps */
 };
@@ -36,6 +42,15 @@ struct maps {
 static inline unsigned int maps_queue_stats_entries(size_t nr_disks)
 {
 	return (unsigned int)((nr_disks ? nr_disks : 1) * BLKX_MAX_QUEUES);
+}
+
+/* Entries of the io_hist map: one per (LUN or member, operation). */
+static inline unsigned int maps_io_hist_entries(size_t nr_disks,
+						size_t nr_members)
+{
+	return (unsigned int)((nr_disks + nr_members ? nr_disks + nr_members
+						     : 1) *
+			      BLKX_NR_TOPS);
 }
 
 /* The bpffs root: $BLKXLATE_BPFFS or /sys/fs/bpf. */
@@ -62,5 +77,13 @@ int maps_destroy(const char *instance, char *err, size_t errlen);
  * -errno when the program could not run.
  */
 int maps_remap(const struct maps *m, struct blkx_remap_ctx *rq);
+
+/*
+ * Give every map of obj that the instance has pinned in pin_dir the pinned
+ * map's size, so that libbpf can reuse the pin (some maps are sized to the
+ * plan at creation).  Call between open and load.  0 or -errno.
+ */
+struct bpf_object;
+int maps_match_pins(struct bpf_object *obj, const char *pin_dir);
 
 #endif /* BLKXLATE_MAPS_H */

@@ -490,16 +490,22 @@ static int plan_limits(struct plan_disk *d, struct settings_error *err)
 	return 0;
 }
 
+void plan_lun_identity(const struct settings_lun *l, char vendor[9],
+		       char product[17], char revision[5])
+{
+	pad_copy(vendor, 8, l->vendor_id[0] ? l->vendor_id : "Msft");
+	pad_copy(product, 16,
+		 l->product_id[0] ? l->product_id : "Virtual Disk");
+	pad_copy(revision, 4,
+		 l->product_revision_level[0] ? l->product_revision_level
+					      : "1.0");
+}
+
 static void plan_identity(struct plan_disk *d)
 {
 	const struct settings_lun *l = d->lun;
 
-	pad_copy(d->vendor_id, 8, l->vendor_id[0] ? l->vendor_id : "Msft");
-	pad_copy(d->product_id, 16,
-		 l->product_id[0] ? l->product_id : "Virtual Disk");
-	pad_copy(d->revision, 4,
-		 l->product_revision_level[0] ? l->product_revision_level
-					      : "1.0");
+	plan_lun_identity(l, d->vendor_id, d->product_id, d->revision);
 	if (l->has_device_id)
 		guid_format(&l->device_id, d->device_id);
 	else

@@ -73,6 +73,14 @@ int plan_build(const struct settings *s, const struct resolve_ctx *rc,
 	       struct settings_error *err);
 void plan_fini(struct plan *p);
 
+/*
+ * The identity a LUN presents, without its backings: vendor_id, product_id
+ * and product_revision_level space padded to 8, 16 and 4 characters, with
+ * OpenHCL's defaults ("Msft", "Virtual Disk", "1.0") where unset.
+ */
+void plan_lun_identity(const struct settings_lun *l, char vendor[9],
+		       char product[17], char revision[5]);
+
 /* Find the disk of (controller GUID string, location, channel), or NULL. */
 const struct plan_disk *plan_find(const struct plan *p, const char *controller,
 				  uint32_t location, uint32_t channel);

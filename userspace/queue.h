@@ -137,7 +137,6 @@ void dp_user_io_done(struct queue *q, const struct io_uring_cqe *cqe);
  * flags it needs, loads the program against the instance's pinned maps and
  * attaches it.  0, or -errno with the reason in why.
  */
-int dp_bpf_probe(const char *pin_dir, unsigned int queue_stats_entries,
-		 char *why, size_t len);
+int dp_bpf_probe(const char *pin_dir, char *why, size_t len);
 
 #endif /* BLKXLATE_QUEUE_H */

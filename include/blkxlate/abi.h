@@ -159,6 +159,71 @@ struct blkx_queue_stats {
 };
 
 /*
+ * Tracing (bpf/trace.bpf.c on block:block_rq_issue/complete): latency
+ * histograms and counters per traced device and operation, and remap
+ * events on demand.
+ */
+#define BLKX_HIST_SLOTS 24 /* log2 microseconds: [0,1) [1,2) .. [2^22, inf) */
+
+enum blkx_trace_op {
+	BLKX_TOP_READ = 0,
+	BLKX_TOP_WRITE = 1,
+	BLKX_TOP_FLUSH = 2,
+	BLKX_TOP_DISCARD = 3, /* discard, write zeroes, secure erase */
+	BLKX_NR_TOPS = 4,
+};
+
+/* trace_devs value: who a traced block device (key: kernel dev_t,
+ * major << 20 | minor) is.  A LUN's target is its disk index, a member's
+ * is nr_disks + its member index. */
+#define BLKX_TRACE_LUN	  0
+#define BLKX_TRACE_MEMBER 1
+struct blkx_trace_dev {
+	__u32 target; /* io_hist entry = target * BLKX_NR_TOPS + op */
+	__u32 kind;   /* BLKX_TRACE_LUN or BLKX_TRACE_MEMBER */
+	__u32 disk;   /* disks map index */
+	__u32 member; /* members map index (members only) */
+};
+
+/* io_hist value */
+struct blkx_hist {
+	__u64 ios;
+	__u64 bytes;
+	__u64 errors;
+	__u64 lat_sum_us;
+	__u64 slots[BLKX_HIST_SLOTS]; /* completions by log2(latency in us) */
+};
+
+/* nvme_stats value, per member (nvme:nvme_complete_rq) */
+struct blkx_nvme_stats {
+	__u64 cmds;
+	__u64 errors; /* NVMe status != 0 */
+	__u64 retries;
+};
+
+/* trace_ctl (one entry): remap events flow while readers > 0 */
+struct blkx_trace_ctl {
+	__u32 readers;
+	__u32 pad;
+	__u64 dropped; /* events lost to a full ring buffer */
+};
+
+/* One remap event: a member I/O and the guest range it serves. */
+struct blkx_trace_event {
+	__u64 ts_ns;	     /* completion, CLOCK_MONOTONIC */
+	__u64 lat_ns;	     /* issue to completion on the member */
+	__u64 guest_sector;  /* where it lies on the guest disk (~0: none) */
+	__u64 member_sector; /* on the member device */
+	__u32 disk;	     /* disks map index */
+	__u32 member;	     /* index in the disk's stripe set */
+	__u32 nr_sectors;
+	__u8 op; /* enum blkx_trace_op */
+	__u8 pad[3];
+	__s32 error; /* blk_status_t, 0 when it succeeded */
+	__u32 pad2;
+};
+
+/*
  * user_data of every SQE of a queue ring: what it is and whom it belongs
  * to.  A member write carrying FUA has BLKX_OP_FUA or-ed into its op.
  */

@@ -202,6 +202,29 @@ static __always_inline __u64 blkx_member_extent(const struct blkx_disk *d,
 }
 
 /*
+ * The inverse of the layout: the guest sector that member m's (usable
+ * range) sector ms holds, or ~0 when it holds none (outside the member,
+ * or beyond a smaller presented disk).  Tracing uses it to name the guest
+ * sector of a member I/O.
+ */
+static __always_inline __u64 blkx_unmap(const struct blkx_disk *d, __u32 m,
+					__u64 ms)
+{
+	__u64 row, guest;
+
+	if (!blkx_disk_ok(d) || m >= d->nr_members || ms >= d->member_sectors)
+		return ~0ULL;
+	if (d->nr_members <= 1)
+		guest = ms;
+	else {
+		row = ms / d->chunk_sectors;
+		guest = (row * d->nr_members + m) * d->chunk_sectors +
+			(ms - row * d->chunk_sectors);
+	}
+	return guest < d->size_sectors ? guest : ~0ULL;
+}
+
+/*
  * Device sector of a segment on its member, or -1 (as all ones) when the
  * segment does not fit the member's usable range.
  */

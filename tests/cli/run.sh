@@ -178,7 +178,7 @@ expect_rc "load demo" 0
 PIN=/sys/fs/bpf/blkxlate/$INST
 mode=$(stat -c %a "$PIN" 2>/dev/null)
 if [ "$mode" = 700 ]; then pass "pin directory is 0700"; else fail "pin directory mode '$mode', want 700"; fi
-for m in luns disks members lun_stats member_stats meta queue_stats remap_prog; do
+for m in luns disks members lun_stats member_stats meta queue_stats trace_devs io_hist nvme_stats trace_nvme trace_ctl trace_events remap_prog; do
 	if [ -e "$PIN/$m" ]; then pass "pinned $m"; else fail "pinned $m: missing"; fi
 done
 run "$B" load --instance "$INST" "$DEMO"

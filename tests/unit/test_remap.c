@@ -288,6 +288,40 @@ static void test_property_random(void **state)
 	assert_true(outside > 1000 && multi > 10000 && inside > 500000);
 }
 
+/* blkx_unmap() inverts the layout sector by sector. */
+static void test_unmap_inverts(void **state)
+{
+	unsigned long checked = 0, outside = 0;
+
+	(void)state;
+	for (long i = 0; i < 200000; i++) {
+		struct blkx_disk d = random_geometry();
+		uint64_t s = rnd_range(0, d.size_sectors - 1);
+		uint32_t m;
+		uint64_t ms;
+
+		naive(&d, s, &m, &ms);
+		assert_int_equal(blkx_unmap(&d, m, ms), s);
+		/* a member sector beyond the presented disk holds nothing */
+		ms = rnd_range(0, d.member_sectors + 2);
+		m = (uint32_t)rnd_range(0, d.nr_members);
+		if (blkx_unmap(&d, m, ms) == ~0ULL) {
+			outside++;
+		} else {
+			uint32_t m2;
+			uint64_t ms2;
+
+			naive(&d, blkx_unmap(&d, m, ms), &m2, &ms2);
+			assert_int_equal(m2, m);
+			assert_int_equal(ms2, ms);
+		}
+		checked++;
+	}
+	print_message("unmap: %lu sectors inverted, %lu outside refused\n",
+		      checked, outside);
+	assert_true(outside > 1000);
+}
+
 /* blkx_remap_single() is blkx_remap() with room for one segment. */
 static void test_single_equals_remap(void **state)
 {
@@ -381,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_property_random),
 		cmocka_unit_test(test_member_extent_property),
 		cmocka_unit_test(test_single_equals_remap),
+		cmocka_unit_test(test_unmap_inverts),
 	};
 
 	return cmocka_run_group_tests_name("remap", tests, NULL, NULL);

@@ -253,6 +253,56 @@ case "$KERNEL" in
 	;;
 esac
 
+section "tracing: stats, trace and bpftool while fio runs"
+P=/sys/fs/bpf/blkxlate/default
+fio --name=bg --filename="$STRIPE" --ioengine=io_uring --direct=1 --rw=randrw \
+	--bs=8k --iodepth=8 --size=64M --time_based --runtime=20 >/dev/null 2>&1 &
+FIO=$!
+sleep 2
+run blkxlate status --json
+expect_out "status says tracing is on" '"tracing": *true'
+run bpftool map show pinned $P/io_hist
+expect_out "bpftool map show: io_hist has BTF" "name io_hist .*btf_id|btf_id"
+# entry 0 is the stripe LUN's reads (target 0 * 4 + read)
+h1=$(bpftool map lookup pinned $P/io_hist key 0 0 0 0 | tr -d ' \n')
+sleep 2
+h2=$(bpftool map lookup pinned $P/io_hist key 0 0 0 0 | tr -d ' \n')
+i1=$(echo "$h1" | sed -n 's/.*"ios":\([0-9]*\).*/\1/p')
+i2=$(echo "$h2" | sed -n 's/.*"ios":\([0-9]*\).*/\1/p')
+[ "${i2:-0}" -gt "${i1:-0}" ] && pass "bpftool: the stripe's read counter grew ($i1 -> $i2)" ||
+	fail "io_hist reads did not grow: '$i1' -> '$i2'"
+echo "$h2" | grep -q '"slots":\[[0-9,]*[1-9]' && pass "bpftool: a latency bucket filled" ||
+	fail "no latency bucket filled: $h2"
+echo "$h2" | grep -q '"lat_sum_us":' && pass "bpftool prints io_hist field names" ||
+	fail "io_hist without field names: $h2"
+run bpftool prog show name blkx_rq_complete
+expect_out "bpftool prog show: the tracing program" "tracing +name blkx_rq_complete"
+run blkxlate stats --json --interval 2 --lun $SCSI:0
+n=$(printf '%s' "$OUT" | tr -d ' \n' | grep -o '"iops":[0-9.]*' | grep -vc '"iops":0\(\.0*\)\?$')
+[ "$n" -eq 3 ] && pass "stats: the stripe and both members show IOPS" ||
+	fail "stats: $n of 3 targets with IOPS: $OUT"
+p99=$(printf '%s' "$OUT" | tr -d ' \n' | sed -n 's/^[^]]*"p99_us":\([0-9.]*\).*/\1/p')
+[ -n "$p99" ] && awk -v v="$p99" 'BEGIN { exit !(v > 0) }' && pass "stats: p99 latency $p99 us" ||
+	fail "stats: no p99: $OUT"
+run blkxlate stats --lun $SCSI:0
+expect_out "stats table: the stripe row" "^SCSI $SCSI 0 +$STRIPE"
+run blkxlate trace --json --count 20 --duration 15 --lun $SCSI:0
+n=$(printf '%s\n' "$OUT" | grep -c '"guest_sector"')
+[ "$n" -eq 20 ] && pass "trace: 20 events" || fail "trace: $n events: $ERR"
+bad=$(printf '%s\n' "$OUT" | sed -n 's/.*"guest_sector":\([0-9]*\).*"member":\([0-9]*\).*"member_sector":\([0-9]*\).*/\1 \2 \3/p' |
+	awk '{ c = int($1 / 128); if (c % 2 != $2 || int(c / 2) * 128 + $1 % 128 != $3) b++ } END { print b + 0 }')
+[ "$bad" -eq 0 ] && pass "trace: every event's guest sector maps to its member and sector" ||
+	fail "trace: $bad events disagree with the stripe layout"
+r=$(bpftool map lookup pinned $P/trace_ctl key 0 0 0 0 | tr -d ' \n' | sed -n 's/.*"readers":\([0-9]*\).*/\1/p')
+[ "$r" = 0 ] && pass "trace switched the events off when it ended" || fail "trace_ctl readers $r"
+if grep -q 'NVMe completions' /run/blkxlate/default.log; then
+	c=$(bpftool map dump pinned $P/nvme_stats | tr -d ' \n' | grep -o '"cmds":[0-9]*' | sed 's/.*://' | awk '{ s += $1 } END { print s + 0 }')
+	[ "$c" -gt 0 ] && pass "nvme:nvme_complete_rq counted $c NVMe commands" || fail "nvme_stats empty"
+else
+	fail "nvme:nvme_complete_rq was not attached: $(grep -i trac /run/blkxlate/default.log)"
+fi
+wait $FIO
+
 section "a failing member returns EIO and nothing hangs"
 dmsetup create --noudevsync blkx_err --table "0 262144 error" &&
 	ERRDEV=/dev/dm-$(dmsetup info -c --noheadings -o minor blkx_err | tr -d ' ')
@@ -279,6 +329,8 @@ el=$(($(date +%s) - start))
 [ $el -lt 20 ] && pass "errors came back in ${el}s" || fail "errors took ${el}s"
 e=$(blkxlate status --instance errtest --json | tr -d ' \n' | sed -n 's/.*"errors":\([0-9]*\).*/\1/p')
 [ "${e:-0}" -gt 0 ] && pass "error counted in the stats ($e)" || fail "errors counter '$e'"
+se=$(blkxlate stats --instance errtest --json --interval 1 | tr -d ' \n' | grep -o '"errors":[0-9]*' | sed 's/.*://' | awk '{ s += $1 } END { print s + 0 }')
+[ "$se" -gt 0 ] && pass "stats count the failed I/O ($se)" || fail "stats errors $se"
 case "$KERNEL" in
 7.*) [ "$(qsum handoff_error errtest)" -gt 0 ] &&
 	pass "BPF handed the member error to userspace ($(qsum handoff_error errtest))" ||

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "daemon.h"
+#include "leftover.h"
 #include "maps.h"
 #include "state.h"
 
@@ -28,7 +29,9 @@ enum {
 	OPT_SYSFS_ROOT,
 	OPT_CONFIG,
 	OPT_DATAPLANE,
-	OPT_NO_TRACING
+	OPT_NO_TRACING,
+	OPT_NO_RECOVERY,
+	OPT_RECOVER
 };
 
 static void usage_daemon(FILE *f, const char *cmd)
@@ -51,6 +54,16 @@ static void usage_daemon(FILE *f, const char *cmd)
 		"where the\n"
 		"                        kernel has it, else userspace; bpf: "
 		"insist; user\n"
+		"      --no-recovery     make devices that fail their I/O and "
+		"go away when\n"
+		"                        the daemon dies (default: they wait "
+		"for the next\n"
+		"                        daemon, which recovers them)\n"
+		"      --recover         insist on recovering the devices a "
+		"killed daemon\n"
+		"                        of this instance left (default: "
+		"recover when the\n"
+		"                        settings match, else discard)\n"
 		"      --no-tracing      don't attach the block I/O tracing "
 		"programs\n"
 		"                        (blkxlate stats/trace then have "
@@ -77,6 +90,8 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		{"config", required_argument, NULL, OPT_CONFIG},
 		{"dataplane", required_argument, NULL, OPT_DATAPLANE},
 		{"no-tracing", no_argument, NULL, OPT_NO_TRACING},
+		{"no-recovery", no_argument, NULL, OPT_NO_RECOVERY},
+		{"recover", no_argument, NULL, OPT_RECOVER},
 		{"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -116,6 +131,12 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 			break;
 		case OPT_NO_TRACING:
 			o->no_tracing = true;
+			break;
+		case OPT_NO_RECOVERY:
+			o->no_recovery = true;
+			break;
+		case OPT_RECOVER:
+			o->recover = true;
 			break;
 		case OPT_DATAPLANE:
 			if (strcmp(optarg, "auto") && strcmp(optarg, "bpf") &&
@@ -351,6 +372,29 @@ bad:
 	return -CLI_USAGE;
 }
 
+/* `down` of an instance whose daemon died: remove what it left. */
+static int discard_leftovers(const char *instance)
+{
+	struct ublk_ctrl ctrl;
+	struct leftover lo;
+	bool have_ctrl;
+	int n;
+
+	if (leftover_read(instance, &lo)) {
+		cli_error("down: instance '%s' is not running", instance);
+		return CLI_FAILED;
+	}
+	have_ctrl = ublk_ctrl_open(&ctrl) == 0;
+	n = leftover_discard(instance, &lo, have_ctrl ? &ctrl : NULL);
+	printf("instance '%s' was not running (pid %d died); discarded %d "
+	       "leftover device(s), its pins and links\n",
+	       instance, lo.pid, n);
+	if (have_ctrl)
+		ublk_ctrl_close(&ctrl);
+	leftover_fini(&lo);
+	return CLI_OK;
+}
+
 int cli_down(int argc, char **argv)
 {
 	const char *instance;
@@ -366,10 +410,8 @@ int cli_down(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? CLI_OK : -ret;
 	pid = running_pid(instance);
-	if (!pid) {
-		cli_error("down: instance '%s' is not running", instance);
-		return CLI_FAILED;
-	}
+	if (!pid)
+		return discard_leftovers(instance);
 	if (kill(pid, SIGTERM)) {
 		cli_error("down: cannot signal pid %d: %s", pid,
 			  strerror(errno));

@@ -3,10 +3,13 @@
  * daemon: bring-up is all or nothing.  Everything is resolved, checked and
  * pinned before the first ublk device exists; if any device fails to come
  * up, the ones already up are stopped and deleted again and the exit says
- * why.  Teardown runs in reverse on SIGTERM/SIGINT.
+ * why.  Teardown runs in reverse on SIGTERM/SIGINT.  What a daemon that
+ * was killed left behind is recovered (same settings, devices made for
+ * recovery) or discarded first.
  */
 #include "daemon.h"
 
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -24,7 +27,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "leftover.h"
 #include "log.h"
+#include "lun.h"
 #include "maps.h"
 #include "plan.h"
 #include "queue.h"
@@ -35,29 +40,22 @@
 
 extern char **environ;
 
-struct served {
-	struct ldisk ld;
-	const struct plan_disk *pd;
-	bool added;
-	bool started;
-	bool mutex_init;
-	char bdev[32];
-	char link[PATH_MAX];
-};
-
 struct daemon {
 	const struct daemon_opts *o;
 	struct settings s;
 	struct plan plan;
 	struct maps maps;
-	bool maps_created;
+	bool maps_owned; /* ours to unpin at the end */
 	struct ublk_ctrl ctrl;
 	bool ctrl_open;
 	bool zero_copy;
 	const struct dataplane_ops *dp;
 	char dp_reason[512];
-	struct served *sv;
-	size_t nr_sv;
+	struct lun_env env;
+	struct lun *luns;
+	size_t nr_luns;
+	int *recover_ids; /* per disk: the crashed daemon's device, or -1 */
+	bool recovering;
 	void *lun_stats;
 	size_t lun_stats_len;
 	void *member_stats;
@@ -141,324 +139,6 @@ static void *map_stats(int fd, size_t entries, size_t entry_size, size_t *len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static int open_member(const struct plan_member *pm, bool read_only)
-{
-	int flags = (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-	int fd;
-
-	/* hold block devices exclusively: no one mounts them under us */
-	if (!pm->dev.is_file)
-		flags |= O_EXCL;
-	fd = open(pm->dev.dev_path, flags | O_DIRECT);
-	if (fd < 0 && errno == EINVAL) {
-		/* e.g. a file on ramfs: no O_DIRECT there */
-		log_warn("%s does not support O_DIRECT; using buffered I/O "
-			 "(flushes still reach it)",
-			 pm->dev.dev_path);
-		fd = open(pm->dev.dev_path, flags);
-	}
-	if (fd < 0) {
-		int e = errno;
-
-		log_error("cannot open backing %s: %s", pm->dev.dev_path,
-			  strerror(e));
-		return -e;
-	}
-	return fd;
-}
-
-static unsigned int ilog2_u64(uint64_t v)
-{
-	unsigned int r = 0;
-
-	while (v >>= 1)
-		r++;
-	return r;
-}
-
-static bool is_pow2(uint64_t v)
-{
-	return v && !(v & (v - 1));
-}
-
-static void fill_params(const struct plan_disk *pd, struct ublk_params *p)
-{
-	uint32_t chunk = pd->geo.chunk_sectors;
-	uint64_t stripe = (uint64_t)pd->chunk_bytes * pd->nr_members;
-
-	memset(p, 0, sizeof(*p));
-	p->types = UBLK_PARAM_TYPE_BASIC | UBLK_PARAM_TYPE_DISCARD;
-	if (pd->read_only)
-		p->basic.attrs |= UBLK_ATTR_READ_ONLY;
-	if (pd->rotational)
-		p->basic.attrs |= UBLK_ATTR_ROTATIONAL;
-	if (pd->write_cache)
-		p->basic.attrs |= UBLK_ATTR_VOLATILE_CACHE;
-	if (pd->fua)
-		p->basic.attrs |= UBLK_ATTR_FUA;
-	p->basic.logical_bs_shift = (uint8_t)pd->geo.lbs_shift;
-	p->basic.physical_bs_shift = (uint8_t)pd->geo.pbs_shift;
-	p->basic.io_min_shift = (uint8_t)pd->geo.pbs_shift;
-	if (chunk)
-		p->basic.io_opt_shift = (uint8_t)ilog2_u64(
-			is_pow2(stripe) ? stripe : pd->chunk_bytes);
-	p->basic.max_sectors = pd->max_io_bytes >> 9;
-	/* the block layer splits at chunk boundaries: one member per
-	 * read/write (a power of two is what it accepts) */
-	p->basic.chunk_sectors = is_pow2(chunk) ? chunk : 0;
-	p->basic.dev_sectors = pd->geo.size_sectors;
-
-	p->discard.discard_granularity = pd->pbs;
-	p->discard.max_discard_segments = 1;
-	if (pd->discard)
-		p->discard.max_discard_sectors = UINT32_MAX >> 9;
-	/* zero-range falls back to writing zeroes: always possible */
-	p->discard.max_write_zeroes_sectors = UINT32_MAX >> 9;
-}
-
-/*
- * No I/O scheduler on the ublk disk: the guest's own scheduler and the
- * members' queues already order the I/O, and a single-queue ublk disk
- * would otherwise get mq-deadline, which halved 4k random read IOPS in the
- * lab (docs/benchmarks.md).
- */
-static void set_scheduler_none(uint32_t dev_id)
-{
-	char path[96];
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/block/ublkb%u/queue/scheduler",
-		 dev_id);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "none", 4) != 4)
-		log_warn("cannot set the I/O scheduler of ublkb%u to none: %s",
-			 dev_id, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
-
-static int wait_for_node(const char *path, int ms)
-{
-	for (int i = 0; i < ms / 10; i++) {
-		if (!access(path, F_OK))
-			return 0;
-		usleep(10000);
-	}
-	return access(path, F_OK) ? -ENOENT : 0;
-}
-
-static unsigned int pick_queues(const struct daemon_opts *o)
-{
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (o->nr_queues)
-		return o->nr_queues;
-	if (ncpu < 1)
-		ncpu = 1;
-	return ncpu > DAEMON_MAX_QUEUES ? DAEMON_MAX_QUEUES
-					: (unsigned int)ncpu;
-}
-
-static unsigned int pick_depth(const struct daemon_opts *o,
-			       const struct plan_disk *pd)
-{
-	if (o->depth)
-		return o->depth;
-	if (pd->ctrl->io_queue_depth.has)
-		return (unsigned int)pd->ctrl->io_queue_depth.val;
-	return DAEMON_DEFAULT_DEPTH;
-}
-
-static int served_open_members(struct daemon *d, struct served *sv)
-{
-	const struct plan_disk *pd = sv->pd;
-	struct ldisk *ld = &sv->ld;
-
-	ld->nr_members = (int)pd->nr_members;
-	ld->member_fds = calloc(pd->nr_members, sizeof(int));
-	ld->queues = calloc(ld->nr_queues, sizeof(*ld->queues));
-	if (!ld->member_fds || !ld->queues)
-		return -ENOMEM;
-	for (size_t i = 0; i < pd->nr_members; i++)
-		ld->member_fds[i] = -1;
-	for (size_t i = 0; i < pd->nr_members; i++) {
-		int fd = open_member(&pd->members[i], pd->read_only);
-
-		if (fd < 0)
-			return fd;
-		ld->member_fds[i] = fd;
-	}
-	(void)d;
-	return 0;
-}
-
-static int served_add(struct daemon *d, struct served *sv)
-{
-	const struct plan_disk *pd = sv->pd;
-	struct ldisk *ld = &sv->ld;
-	struct ublksrv_ctrl_dev_info info;
-	struct ublk_params params;
-	char cdev[32];
-	int ret;
-
-	memset(&info, 0, sizeof(info));
-	info.nr_hw_queues = ld->nr_queues;
-	info.queue_depth = ld->depth;
-	info.max_io_buf_bytes = pd->max_io_bytes;
-	info.dev_id = UINT32_MAX; /* any free id */
-	info.flags = UBLK_F_CMD_IOCTL_ENCODE;
-	if (d->zero_copy)
-		info.flags |= UBLK_F_AUTO_BUF_REG;
-	ret = ublk_add_dev(&d->ctrl, &info);
-	if (ret) {
-		log_error("%s location %u: ublk ADD_DEV failed: %s",
-			  pd->key.controller, pd->key.location, strerror(-ret));
-		return ret;
-	}
-	sv->added = true;
-	ld->dev_id = info.dev_id;
-	fill_params(pd, &params);
-	ret = ublk_set_params(&d->ctrl, ld->dev_id, &params);
-	if (ret) {
-		log_error("ublk device %u: SET_PARAMS failed: %s", ld->dev_id,
-			  strerror(-ret));
-		return ret;
-	}
-	snprintf(cdev, sizeof(cdev), "/dev/ublkc%u", ld->dev_id);
-	if (wait_for_node(cdev, 3000) ||
-	    (ld->cdev_fd = open(cdev, O_RDWR | O_CLOEXEC)) < 0) {
-		ret = -errno;
-		log_error("cannot open %s: %s", cdev, strerror(-ret));
-		return ret ? ret : -ENOENT;
-	}
-	return 0;
-}
-
-static int served_start(struct daemon *d, struct served *sv)
-{
-	struct ldisk *ld = &sv->ld;
-	const struct plan_disk *pd = sv->pd;
-	int ret;
-
-	ret = queue_start_all(ld, d->dp);
-	if (ret) {
-		log_error("ublk device %u: queue setup failed: %s", ld->dev_id,
-			  strerror(-ret));
-		return ret;
-	}
-	ret = ublk_start_dev(&d->ctrl, ld->dev_id, getpid());
-	if (ret) {
-		log_error("ublk device %u: START_DEV failed: %s", ld->dev_id,
-			  strerror(-ret));
-		return ret;
-	}
-	sv->started = true;
-	snprintf(sv->bdev, sizeof(sv->bdev), "/dev/ublkb%u", ld->dev_id);
-	if (wait_for_node(sv->bdev, 3000))
-		log_warn("%s did not appear", sv->bdev);
-	set_scheduler_none(ld->dev_id);
-	ret = state_link_path(
-		pd->key.controller, pd->ctrl->protocol == SETTINGS_PROTO_IDE,
-		pd->key.channel, pd->key.location, sv->link, sizeof(sv->link));
-	if (!ret)
-		ret = state_link_create(sv->link, sv->bdev);
-	if (ret) {
-		log_error("cannot create %s: %s", sv->link, strerror(-ret));
-		sv->link[0] = '\0';
-		return ret;
-	}
-	return 0;
-}
-
-static int served_up(struct daemon *d, struct served *sv, size_t idx)
-{
-	const struct plan_disk *pd = sv->pd;
-	struct ldisk *ld = &sv->ld;
-	int ret;
-
-	ld->cdev_fd = -1;
-	ld->disk_index = (uint32_t)idx;
-	ld->geo = pd->geo;
-	ld->zero_copy = d->zero_copy;
-	ld->max_io_bytes = pd->max_io_bytes;
-	ld->nr_queues = (uint16_t)pick_queues(d->o);
-	ld->depth = (uint16_t)pick_depth(d->o, pd);
-	ld->lun_stats = d->lun_stats
-				? (struct blkx_io_stats *)d->lun_stats + idx
-				: NULL;
-	ld->member_stats = d->member_stats
-				   ? (struct blkx_io_stats *)d->member_stats +
-					     pd->geo.first_member
-				   : NULL;
-	ld->pin_dir = d->maps.dir;
-	ld->queue_stats = d->queue_stats;
-	ld->queue_stats_entries = maps_queue_stats_entries(d->plan.nr_disks);
-	pthread_mutex_init(&ld->lock, NULL);
-	pthread_cond_init(&ld->cond, NULL);
-	sv->mutex_init = true;
-	ret = served_open_members(d, sv);
-	if (!ret) {
-		/* the members map values, as the BPF side sees them */
-		struct blkx_member *mv = calloc(pd->nr_members, sizeof(*mv));
-
-		if (!mv)
-			return -ENOMEM;
-		for (size_t i = 0; i < pd->nr_members; i++)
-			mv[i] = pd->members[i].m;
-		ld->members = mv;
-	}
-	if (!ret)
-		ret = served_add(d, sv);
-	if (!ret)
-		ret = served_start(d, sv);
-	if (!ret)
-		log_info("%s %s location %u -> %s (%s; %u queue(s) x %u, "
-			 "%zu member(s))",
-			 settings_protocol_name(pd->ctrl->protocol),
-			 pd->key.controller, pd->key.location, sv->bdev,
-			 sv->link, ld->nr_queues, ld->depth, pd->nr_members);
-	return ret;
-}
-
-static void served_down(struct daemon *d, struct served *sv)
-{
-	struct ldisk *ld = &sv->ld;
-	int ret;
-
-	if (sv->started) {
-		ret = ublk_stop_dev(&d->ctrl, ld->dev_id);
-		if (ret)
-			log_error("ublk device %u: STOP_DEV failed: %s",
-				  ld->dev_id, strerror(-ret));
-	} else if (ld->queues) {
-		queue_abort_all(ld); /* never started: no STOP_DEV */
-	}
-	if (ld->queues)
-		queue_join_all(ld);
-	if (ld->cdev_fd >= 0)
-		close(ld->cdev_fd);
-	ld->cdev_fd = -1;
-	if (sv->added) {
-		ret = ublk_del_dev(&d->ctrl, ld->dev_id);
-		if (ret)
-			log_error("ublk device %u: DEL_DEV failed: %s",
-				  ld->dev_id, strerror(-ret));
-	}
-	if (sv->link[0])
-		state_link_remove(sv->link);
-	for (int i = 0; ld->member_fds && i < ld->nr_members; i++)
-		if (ld->member_fds[i] >= 0)
-			close(ld->member_fds[i]);
-	free(ld->member_fds);
-	free(ld->queues);
-	free((void *)ld->members);
-	if (sv->mutex_init) {
-		pthread_mutex_destroy(&ld->lock);
-		pthread_cond_destroy(&ld->cond);
-	}
-	memset(sv, 0, sizeof(*sv));
-}
-
 /* major:minor of /sys/block/NAME */
 static int sysfs_devno(const char *name, unsigned int *maj, unsigned int *min)
 {
@@ -481,14 +161,15 @@ static int trace_devices(struct daemon *d)
 	uint32_t nr_disks = (uint32_t)d->plan.nr_disks;
 	int ret = 0;
 
-	for (size_t i = 0; i < d->nr_sv && !ret; i++) {
-		const struct plan_disk *pd = d->sv[i].pd;
+	for (size_t i = 0; i < d->nr_luns && !ret; i++) {
+		const struct plan_disk *pd = d->luns[i].pd;
 		struct blkx_trace_dev td = {.target = (uint32_t)i,
 					    .kind = BLKX_TRACE_LUN,
 					    .disk = (uint32_t)i};
 		unsigned int maj, min;
 
-		ret = sysfs_devno(d->sv[i].bdev + strlen("/dev/"), &maj, &min);
+		ret = sysfs_devno(d->luns[i].bdev + strlen("/dev/"), &maj,
+				  &min);
 		if (!ret)
 			ret = trace_add_dev(d->maps.trace_devs_fd, maj, min,
 					    &td);
@@ -535,7 +216,7 @@ static void start_tracing(struct daemon *d)
 		return;
 	}
 	log_info("tracing block I/O of %zu disk(s) and their members%s",
-		 d->nr_sv, d->tracer.nvme ? " (and NVMe completions)" : "");
+		 d->nr_luns, d->tracer.nvme ? " (and NVMe completions)" : "");
 }
 
 static struct json_object *state_json(const struct daemon *d)
@@ -558,11 +239,13 @@ static struct json_object *state_json(const struct daemon *d)
 			       json_object_new_boolean(d->zero_copy));
 	json_object_object_add(o, "tracing",
 			       json_object_new_boolean(d->tracing));
+	json_object_object_add(o, "recovery",
+			       json_object_new_boolean(d->env.recovery));
 	json_object_object_add(
 		o, "ublk_features",
 		json_object_new_int64((int64_t)d->ctrl.features));
-	for (size_t i = 0; i < d->nr_sv; i++) {
-		const struct served *sv = &d->sv[i];
+	for (size_t i = 0; i < d->nr_luns; i++) {
+		const struct lun *sv = &d->luns[i];
 		const struct plan_disk *pd = sv->pd;
 		struct json_object *e = json_object_new_object();
 		struct json_object *mem = json_object_new_array();
@@ -580,8 +263,12 @@ static struct json_object *state_json(const struct daemon *d)
 				       json_object_new_int64(pd->key.channel));
 		json_object_object_add(e, "disk",
 				       json_object_new_int64((int64_t)i));
-		json_object_object_add(e, "ublk_id",
-				       json_object_new_int64(sv->ld.dev_id));
+		json_object_object_add(
+			e, "ublk_id",
+			json_object_new_int64(sv->added ? (int64_t)sv->ld.dev_id
+							: -1));
+		json_object_object_add(e, "recovered",
+				       json_object_new_boolean(sv->recovered));
 		json_object_object_add(e, "device",
 				       json_object_new_string(sv->bdev));
 		json_object_object_add(e, "link",
@@ -609,20 +296,22 @@ static void daemon_teardown(struct daemon *d)
 	if (d->tracing)
 		trace_stop(&d->tracer);
 	d->tracing = false;
-	for (size_t i = d->nr_sv; i-- > 0;)
-		served_down(d, &d->sv[i]);
-	free(d->sv);
-	d->sv = NULL;
+	for (size_t i = d->nr_luns; i-- > 0;)
+		lun_down(&d->luns[i], &d->env);
+	free(d->luns);
+	free(d->recover_ids);
+	d->luns = NULL;
+	d->recover_ids = NULL;
 	if (d->lun_stats)
 		munmap(d->lun_stats, d->lun_stats_len);
 	if (d->member_stats)
 		munmap(d->member_stats, d->member_stats_len);
 	if (d->queue_stats)
 		munmap(d->queue_stats, d->queue_stats_len);
-	if (d->maps_created) {
+	maps_close(&d->maps);
+	if (d->maps_owned) {
 		char err[512] = "";
 
-		maps_close(&d->maps);
 		if (maps_destroy(d->o->instance, err, sizeof(err)))
 			log_error("unpinning the maps: %s", err);
 	}
@@ -683,6 +372,128 @@ out:
 	return 0;
 }
 
+/* The pinned maps hold what this plan would program (same order). */
+static int maps_match_plan(const struct maps *m, const struct plan *p)
+{
+	struct blkx_meta meta;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->meta_fd, &zero, &meta) ||
+	    meta.nr_disks != p->nr_disks || meta.nr_members != p->nr_members)
+		return -ESTALE;
+	for (size_t i = 0; i < p->nr_disks; i++) {
+		const struct plan_disk *pd = &p->disks[i];
+		struct blkx_disk geo;
+		__u32 di = (__u32)i;
+
+		if (bpf_map_lookup_elem(m->disks_fd, &di, &geo) ||
+		    memcmp(&geo, &pd->geo, sizeof(geo)))
+			return -ESTALE;
+		for (size_t j = 0; j < pd->nr_members; j++) {
+			struct blkx_member mem;
+			__u32 mi = pd->geo.first_member + (__u32)j;
+
+			if (bpf_map_lookup_elem(m->members_fd, &mi, &mem) ||
+			    memcmp(&mem, &pd->members[j].m, sizeof(mem)))
+				return -ESTALE;
+		}
+	}
+	return 0;
+}
+
+/* The crashed daemon's device for each disk of the plan, or -ESTALE when
+ * its LUNs differ from the plan's. */
+static int match_leftover(struct daemon *d, const struct leftover *lo)
+{
+	if (lo->nr_disks != d->plan.nr_disks)
+		return -ESTALE;
+	d->recover_ids =
+		calloc(d->plan.nr_disks ? d->plan.nr_disks : 1, sizeof(int));
+	if (!d->recover_ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->plan.nr_disks; i++) {
+		const struct blkx_lun_key *k = &d->plan.disks[i].key;
+		const struct leftover_disk *ld = &lo->disks[i];
+
+		if (strcmp(ld->controller, k->controller) ||
+		    ld->location != k->location || ld->channel != k->channel ||
+		    !leftover_recoverable(&d->ctrl, ld->ublk_id))
+			return -ESTALE;
+		d->recover_ids[i] = ld->ublk_id;
+	}
+	return 0;
+}
+
+/*
+ * A daemon of this instance that was killed left devices (and pins, links,
+ * state).  Recover them when they were made for it and the settings serve
+ * the same LUNs; refuse to start when they could be recovered but the
+ * settings differ (the guest's queued I/O would be lost); else discard.
+ */
+static int handle_leftovers(struct daemon *d)
+{
+	struct leftover lo;
+	bool any_recoverable = false;
+	int ret;
+
+	ret = leftover_read(d->o->instance, &lo);
+	if (ret == -ENOENT) {
+		if (d->o->recover) {
+			log_error("--recover: instance '%s' left nothing to "
+				  "recover (no state file)",
+				  d->o->instance);
+			return -ENOENT;
+		}
+		return 0;
+	}
+	if (ret)
+		return ret;
+	if (lo.alive) {
+		log_error("instance '%s' is running (pid %d)", d->o->instance,
+			  lo.pid);
+		leftover_fini(&lo);
+		return -EBUSY;
+	}
+	for (size_t i = 0; i < lo.nr_disks; i++)
+		any_recoverable =
+			any_recoverable ||
+			leftover_recoverable(&d->ctrl, lo.disks[i].ublk_id);
+	ret = lo.recovery && any_recoverable ? match_leftover(d, &lo) : -ESTALE;
+	if (!ret && maps_open(d->o->instance, &d->maps, NULL, 0) == 0 &&
+	    maps_match_plan(&d->maps, &d->plan) == 0) {
+		d->recovering = true;
+		log_info("recovering %zu disk(s) of pid %d, which did not stop "
+			 "cleanly",
+			 lo.nr_disks, lo.pid);
+		leftover_fini(&lo);
+		return 0;
+	}
+	maps_close(&d->maps);
+	free(d->recover_ids);
+	d->recover_ids = NULL;
+	if (any_recoverable) {
+		log_error("instance '%s': pid %d died leaving recoverable "
+			  "devices for other settings (%s); start with those "
+			  "settings to recover them, or discard them with "
+			  "'blkxlate down --instance %s'",
+			  d->o->instance, lo.pid, lo.config, d->o->instance);
+		leftover_fini(&lo);
+		return -EEXIST;
+	}
+	if (d->o->recover) {
+		log_error("--recover: the devices of pid %d cannot be "
+			  "recovered (not made for recovery, or gone)",
+			  lo.pid);
+		leftover_fini(&lo);
+		return -ESTALE;
+	}
+	ret = leftover_discard(d->o->instance, &lo, &d->ctrl);
+	log_warn("discarded what pid %d left (%d device(s), pins, links)",
+		 lo.pid, ret);
+	leftover_fini(&lo);
+	return 0;
+}
+
 static int daemon_prepare(struct daemon *d)
 {
 	struct settings_error serr = {0};
@@ -712,12 +523,21 @@ static int daemon_prepare(struct daemon *d)
 		       strerror(-ret));
 		return CLI_FAILED;
 	}
-	if (maps_create(d->o->instance, &d->plan, &d->maps, err, sizeof(err))) {
+	ret = handle_leftovers(d);
+	if (ret) {
+		notify(d->o,
+		       "ERR leftovers of an earlier daemon: %s (see the "
+		       "log)\n",
+		       strerror(-ret));
+		return CLI_FAILED;
+	}
+	if (!d->recovering &&
+	    maps_create(d->o->instance, &d->plan, &d->maps, err, sizeof(err))) {
 		log_error("maps: %s", err);
 		notify(d->o, "ERR %s\n", err);
 		return CLI_FAILED;
 	}
-	d->maps_created = true;
+	d->maps_owned = true;
 	d->lun_stats =
 		map_stats(d->maps.lun_stats_fd, BLKX_MAX_DISKS,
 			  sizeof(struct blkx_io_stats), &d->lun_stats_len);
@@ -736,7 +556,32 @@ static int daemon_prepare(struct daemon *d)
 		notify(d->o, "ERR %s\n", d->dp_reason);
 		return CLI_FAILED;
 	}
+	d->env = (struct lun_env){
+		.ctrl = &d->ctrl,
+		.dp = d->dp,
+		.zero_copy = d->zero_copy,
+		.recovery = !d->o->no_recovery &&
+			    (d->ctrl.features & UBLK_F_USER_RECOVERY),
+		.pin_dir = d->maps.dir,
+		.lun_stats = d->lun_stats,
+		.member_stats = d->member_stats,
+		.queue_stats = d->queue_stats,
+		.queue_stats_entries =
+			maps_queue_stats_entries(d->plan.nr_disks),
+		.nr_queues = d->o->nr_queues,
+		.depth = d->o->depth,
+	};
 	return CLI_OK;
+}
+
+static void write_state(struct daemon *d)
+{
+	struct json_object *st = state_json(d);
+	int ret = state_write(d->o->instance, st);
+
+	json_object_put(st);
+	if (ret)
+		log_warn("cannot write the state file: %s", strerror(-ret));
 }
 
 static void block_signals(sigset_t *set)
@@ -766,18 +611,20 @@ int daemon_run(const struct daemon_opts *o)
 	block_signals(&set);
 	ret = daemon_prepare(&d);
 	if (ret) {
+		/* leftovers we did not take over stay as they are */
+		d.maps_owned = d.maps_owned && !d.recovering;
 		daemon_teardown(&d);
 		return ret;
 	}
-	d.sv = calloc(d.plan.nr_disks ? d.plan.nr_disks : 1, sizeof(*d.sv));
-	if (!d.sv) {
+	d.luns = calloc(d.plan.nr_disks ? d.plan.nr_disks : 1, sizeof(*d.luns));
+	if (!d.luns) {
 		daemon_teardown(&d);
 		return CLI_FAILED;
 	}
 	for (size_t i = 0; i < d.plan.nr_disks; i++) {
-		d.sv[i].pd = &d.plan.disks[i];
-		d.nr_sv = i + 1;
-		ret = served_up(&d, &d.sv[i], i);
+		d.nr_luns = i + 1;
+		ret = lun_up(&d.luns[i], &d.env, &d.plan.disks[i], (uint32_t)i,
+			     d.recovering ? d.recover_ids[i] : -1);
 		if (ret) {
 			notify(o,
 			       "ERR %s location %u could not be served: "
@@ -786,20 +633,18 @@ int daemon_run(const struct daemon_opts *o)
 			       d.plan.disks[i].key.location, strerror(-ret));
 			log_error("bring-up failed; taking everything down");
 			daemon_teardown(&d);
+			state_remove(o->instance);
 			return CLI_FAILED;
 		}
+		/* after each device: a crash now leaves a known leftover */
+		write_state(&d);
 	}
 	if (!o->no_tracing)
 		start_tracing(&d);
-	struct json_object *st = state_json(&d);
-
-	ret = state_write(o->instance, st);
-	json_object_put(st);
-	if (ret)
-		log_warn("cannot write the state file: %s", strerror(-ret));
-	log_info("instance '%s' serving %zu disk(s); pid %d", o->instance,
-		 d.nr_sv, getpid());
-	notify(o, "OK %zu\n", d.nr_sv);
+	write_state(&d);
+	log_info("instance '%s' serving %zu disk(s)%s; pid %d", o->instance,
+		 d.nr_luns, d.recovering ? " (recovered)" : "", getpid());
+	notify(o, "OK %zu\n", d.nr_luns);
 
 	for (;;) {
 		if (sigwait(&set, &sig))
@@ -811,7 +656,7 @@ int daemon_run(const struct daemon_opts *o)
 		}
 		break;
 	}
-	log_info("signal %d: stopping %zu disk(s)", sig, d.nr_sv);
+	log_info("signal %d: stopping %zu disk(s)", sig, d.nr_luns);
 	state_remove(o->instance);
 	daemon_teardown(&d);
 	log_info("instance '%s' stopped", o->instance);

@@ -21,6 +21,8 @@ struct daemon_opts {
 	unsigned int depth;    /* 0: io_queue_depth of the controller, or 128 */
 	const char *dataplane; /* "auto" (default), "bpf" or "user" */
 	bool no_tracing;       /* don't attach bpf/trace.bpf.c */
+	bool no_recovery;      /* devices without UBLK_F_USER_RECOVERY */
+	bool recover;	       /* insist on recovering a crashed daemon */
 	int ready_fd;	       /* -1, or where to report "OK" / "ERR msg" */
 	struct resolve_ctx rc;
 };

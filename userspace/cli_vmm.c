@@ -80,77 +80,81 @@ struct vmm_lun {
 
 static void usage_vmm(FILE *f)
 {
-	fprintf(f,
-		"Usage: blkxlate vmm-args --vmm qemu|cloud-hypervisor "
-		"[OPTIONS] CONFIG\n"
-		"\n"
-		"Print the arguments that attach every guest LUN of CONFIG "
-		"to a VMM, through\n"
-		"its stable path /run/blkxlate/<controller>/lun<L> (or "
-		"ide<C>-<L>), at its\n"
-		"controller and location, with its identity.  Only the "
-		"settings are read:\n"
-		"the backings need not be present.\n"
-		"\n"
-		"QEMU: one virtio-scsi-pci per SCSI controller (blkx-scsiN, "
-		"LUN L at\n"
-		"channel 0, scsi-id 0, lun L; scsi-cd for is_dvd), one nvme "
-		"per NVMe\n"
-		"controller (blkx-nvmeN, namespace nsid L), IDE slots on the "
-		"machine's\n"
-		"buses ide.C unit L (needs -machine pc); each LUN a -blockdev "
-		"(cache.direct=on)\n"
-		"and a -device with serial, vendor, product, ver, device_id, "
-		"rotation_rate.\n"
-		"The wwn is NAA 3 (locally assigned): 0x3 followed by the low "
-		"60 bits of\n"
-		"the device_id GUID's first 8 bytes XOR its last 8 (bytes in "
-		"text order).\n"
-		"An NVMe controller's serial is its instance_id's first and "
-		"last groups\n"
-		"(8 + 12 hex digits).  cloud-hypervisor: one --disk per LUN "
-		"(virtio-blk):\n"
-		"path, direct=on, serial, readonly; the notes say what it "
-		"cannot express.\n"
-		"\n"
-		"Sector sizes are only known once the disks are served: when "
-		"the daemon of\n"
-		"--instance runs, logical/physical_block_size (and read-only, "
-		"write cache,\n"
-		"FUA) come from its devices' sysfs; otherwise only "
-		"physical_sector_size\n"
-		"from the settings is passed, and QEMU presents 512-byte "
-		"logical sectors\n"
-		"(it asks the host device only for DASD).  So run vmm-args "
-		"after 'blkxlate up'.\n"
-		"\n"
-		"  -m, --vmm VMM             qemu or cloud-hypervisor "
-		"(required)\n"
-		"  -j, --json                {\"args\": [argv...], \"notes\", "
-		"\"disks\"} instead of\n"
-		"                            shell words, one option and its "
-		"value a line,\n"
-		"                            notes as '#' lines: eval \"set -- "
-		"$(blkxlate ...)\"\n"
-		"  -p, --path-template T     disk paths from T instead of the "
-		"stable links:\n"
-		"                            %%c controller GUID, %%l "
-		"location, %%h IDE channel\n"
-		"                            (0 otherwise), %%%% a '%%'\n"
-		"      --driver DRIVER       QEMU blockdev driver: "
-		"host_device (default) or\n"
-		"                            file (regular files)\n"
-		"      --aio MODE            QEMU aio: native (default), "
-		"io_uring or threads\n"
-		"  -i, --instance NAME       the daemon to ask for sector "
-		"sizes (default\n"
-		"                            'default')\n"
-		"      --sysfs-root DIR      read the served devices' sysfs "
-		"from DIR\n"
-		"  -h, --help                this text\n"
-		"\n"
-		"Exit status: 0 ok, 1 failed, 2 bad usage, 3 invalid "
-		"settings.\n");
+	fputs("Usage: blkxlate vmm-args --vmm qemu|cloud-hypervisor [OPTIONS] "
+	      "CONFIG\n"
+	      "\n"
+	      "Print the arguments that attach every guest LUN of CONFIG to a "
+	      "VMM through\n"
+	      "its stable path /run/blkxlate/<controller>/lun<L> (or "
+	      "ide<C>-<L>), at its\n"
+	      "controller and location, with its identity.  Only the settings "
+	      "are read:\n"
+	      "the backings need not be present.\n"
+	      "\n"
+	      "QEMU, ids in settings order:\n"
+	      "  SCSI  -device virtio-scsi-pci,id=blkx-scsiN; LUN L: scsi-hd "
+	      "(scsi-cd for\n"
+	      "        is_dvd) id blkx-scsiN-lunL, bus blkx-scsiN.0, channel "
+	      "0, "
+	      "scsi-id 0,\n"
+	      "        lun L, serial, vendor, product, ver, device_id, wwn, "
+	      "rotation_rate\n"
+	      "  NVMe  -device nvme,id=blkx-nvmeN,serial=S; nsid L: nvme-ns id "
+	      "blkx-nvmeN-nsL,\n"
+	      "        nsid L, uuid = device_id\n"
+	      "  IDE   ide-hd (ide-cd) id blkx-ide<C>-<L> on the machine's bus "
+	      "ide.C, unit L:\n"
+	      "        needs -machine pc (i440fx's PIIX IDE)\n"
+	      "  each disk a -blockdev node <id>-blk with cache.direct=on.\n"
+	      "  wwn: NAA 3 (locally assigned), 0x3 then the low 60 bits of "
+	      "device_id's\n"
+	      "  first 8 bytes XOR its last 8 (GUID bytes in text order, big "
+	      "endian).\n"
+	      "  S: the controller instance_id's first and last groups (8 + 12 "
+	      "hex digits).\n"
+	      "cloud-hypervisor: one --disk with a path=...,direct=on,serial=,"
+	      "id= per LUN\n"
+	      "(virtio-blk); the notes say what it cannot express.\n"
+	      "\n"
+	      "Sector sizes are known once the disks are served: while the "
+	      "daemon of\n"
+	      "--instance runs, logical/physical_block_size, read-only, write "
+	      "cache and\n"
+	      "FUA come from its devices' sysfs.  Otherwise only "
+	      "physical_sector_size\n"
+	      "from the settings is passed, and QEMU presents 512-byte logical "
+	      "sectors\n"
+	      "(it asks the host device only for DASD): run vmm-args after "
+	      "'blkxlate up'.\n"
+	      "\n"
+	      "Output: shell words, an option and its value a line, continued "
+	      "with '\\',\n"
+	      "then comments and notes as '#' lines: it pastes after a VMM "
+	      "command line\n"
+	      "and reads back with: eval \"set -- $(blkxlate vmm-args ...)\"\n"
+	      "\n"
+	      "  -m, --vmm VMM           qemu or cloud-hypervisor (required)\n"
+	      "  -j, --json              {\"vmm\", \"args\": [argv strings], "
+	      "\"notes\", \"disks\"}\n"
+	      "  -p, --path-template T   disk paths from T, not the stable "
+	      "links: %c the\n"
+	      "                          controller GUID, %l the location, %h "
+	      "the IDE\n"
+	      "                          channel (0 otherwise), %% a '%'\n"
+	      "      --driver DRIVER     QEMU blockdev driver: host_device "
+	      "(default) or\n"
+	      "                          file (for regular files)\n"
+	      "      --aio MODE          QEMU aio: native (default), io_uring "
+	      "or threads\n"
+	      "  -i, --instance NAME     the daemon to ask for sector sizes "
+	      "(default\n"
+	      "                          'default')\n"
+	      "      --sysfs-root DIR    read the served devices' sysfs from "
+	      "DIR\n"
+	      "  -h, --help              this text\n"
+	      "\n"
+	      "Exit status: 0 ok, 1 failed, 2 bad usage, 3 invalid settings.\n",
+	      f);
 }
 
 /* --- collecting the output ---------------------------------------------- */
@@ -427,6 +431,8 @@ static bool vmm_served_device(struct vmm_ctx *c, struct vmm_lun *vl)
 		if (!json_object_object_get_ex(e, "device", &v))
 			return false;
 		dev = json_object_get_string(v);
+		if (!dev || !*dev)
+			return false; /* still being brought up */
 		name = strrchr(dev, '/');
 		name = name ? name + 1 : dev;
 		if (resolve_block_attrs(&c->o->rc, name, &vl->dev)) {
@@ -504,7 +510,7 @@ static void vmm_disk_json(struct vmm_ctx *c, const struct vmm_lun *vl)
 	json_object_object_add(o, "path", json_object_new_string(vl->path));
 	json_object_object_add(o, "id", json_object_new_string(vl->id));
 	if (c->o->vmm == VMM_QEMU) {
-		json_object_object_add(o, "bus",
+		json_object_object_add(o, "controller_id",
 				       json_object_new_string(vl->ctrl_id));
 		json_object_object_add(o, "node",
 				       json_object_new_string(vl->node));
@@ -640,10 +646,10 @@ static void qemu_nvme_ns(struct vmm_ctx *c, const struct vmm_lun *vl)
 	    (l->serial_number && *l->serial_number) ||
 	    (l->model_number && *l->model_number))
 		vmm_note(c,
-			 "%s: QEMU's NVMe namespace has no serial, model, "
-			 "vendor, product or revision (its controller's "
-			 "are fixed but the serial): the settings' are "
-			 "not expressed",
+			 "%s: QEMU 7.2's nvme-ns has no serial, model, "
+			 "vendor, product or revision (the controller's "
+			 "serial comes from its instance_id, its model "
+			 "and firmware are QEMU's): not expressed",
 			 vl->id);
 	if (!vl->device_id[0])
 		vmm_note(c,
@@ -897,10 +903,9 @@ static int ch_build(struct vmm_ctx *c, const struct settings *s)
 	vmm_note(c, "cloud-hypervisor attaches every LUN as its own "
 		    "virtio-blk PCI device: the controller (SCSI, NVMe, IDE), "
 		    "the LUN/nsid/slot location, vendor/product/revision, "
-		    "model_number, device_id (WWN, NGUID), rotation rate and "
-		    "DVD media cannot be expressed; the disk id names the "
-		    "controller and location, and the guest sees the "
-		    "served device's own sector sizes");
+		    "model_number, device_id (WWN, NGUID, UUID), rotation "
+		    "rate, sector sizes and DVD media cannot be expressed; "
+		    "the disk id names the controller and location");
 	for (size_t i = 0; i < s->nr_controllers; i++) {
 		const struct settings_controller *ctrl = &s->controllers[i];
 		char ctrl_id[32];
@@ -958,30 +963,26 @@ static void print_word(const char *w)
 }
 
 /*
- * Text: comments and notes as '#' lines, then an option and its first
- * value on one line, further values of the same option (cloud-
- * hypervisor's --disk) each on its own line.  Newlines separate shell
- * words, so the output reads back with eval "set -- $(...)".
+ * Text: the arguments as shell words, an option and its first value on one
+ * line, further values of the same option (cloud-hypervisor's --disk) each
+ * on its own line, every line but the last continued with a backslash;
+ * then the comments and notes as '#' lines.  So the output pastes after a
+ * VMM command line and reads back with eval "set -- $(...)": the comments
+ * come after the command they would otherwise cut short.
  */
 static int vmm_print_text(const struct vmm_ctx *c, const char *header)
 {
 	bool open = false;
 	size_t nvals = 0;
 
-	printf("# %s\n", header);
-	for (size_t i = 0; i < c->nr_notes; i++)
-		printf("# note: %s\n", c->notes[i]);
 	for (size_t i = 0; i < c->nr_items; i++) {
 		const struct vmm_item *it = &c->items[i];
 
-		if (it->comment || it->text[0] == '-' || nvals) {
-			if (open)
-				putchar('\n');
-			open = false;
-		}
-		if (it->comment) {
-			printf("# %s\n", it->text);
+		if (it->comment)
 			continue;
+		if ((it->text[0] == '-' || nvals) && open) {
+			fputs(" \\\n", stdout);
+			open = false;
 		}
 		if (it->text[0] == '-') {
 			nvals = 0;
@@ -997,6 +998,12 @@ static int vmm_print_text(const struct vmm_ctx *c, const char *header)
 	}
 	if (open)
 		putchar('\n');
+	printf("# %s\n", header);
+	for (size_t i = 0; i < c->nr_items; i++)
+		if (c->items[i].comment)
+			printf("# %s\n", c->items[i].text);
+	for (size_t i = 0; i < c->nr_notes; i++)
+		printf("# note: %s\n", c->notes[i]);
 	return fflush(stdout) ? -EIO : 0;
 }
 

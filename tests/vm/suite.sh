@@ -438,4 +438,6 @@ expect_err "up says why" "StorageStripeSectorSizeMismatch"
 [ ! -e /sys/fs/bpf/blkxlate/mixed ] && pass "the refused instance pinned nothing" ||
 	fail "the refused instance left pins"
 
+. tests/vm/reliability.sh
+
 finish "vm suite ($KERNEL)"

@@ -53,7 +53,7 @@ BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFTEST_SRCS))
 BIN	:= $(BUILD)/bin/blkxlate
 
 .PHONY: all deps lab-deps build check unit unit-san bpf-test cli-test vm-check \
-	demo bench format format-check clean help
+	demo bench soak format format-check clean help
 
 all: deps
 	$(Q)$(MAKE) --no-print-directory build
@@ -65,6 +65,7 @@ help:
 	@echo "make demo     the main job: serve the demo disks and show them"
 	@echo "make check    all tests: unit (+ASan/UBSan), BPF, CLI, VM lab"
 	@echo "make bench    benchmarks in the VM lab (not part of check)"
+	@echo "make soak     the VM suite with 10/3 crash-recovery cycles"
 	@echo "make format   clang-format every C file in place"
 
 deps:
@@ -161,6 +162,12 @@ check: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)
 	$(Q)tools/demo
+
+# the long reliability run: 10 crash-recovery cycles on 7.3, 3 on 6.12
+soak: deps lab-deps
+	$(Q)$(MAKE) --no-print-directory $(BIN)
+	$(Q)RECOVERY_CYCLES_7_3=10 RECOVERY_CYCLES_6_12=3 BLKXLATE_VM_TIMEOUT=2400 \
+		tests/vm/run-suite.sh
 
 bench: deps lab-deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)

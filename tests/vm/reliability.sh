@@ -25,7 +25,7 @@ fio_ok() {
 	fi
 }
 
-RECOVERY_CYCLES=${RECOVERY_CYCLES:-2}
+
 section "crash recovery: kill -9 under fio verify, restart, $RECOVERY_CYCLES cycle(s)"
 run blkxlate up --dataplane $DP "$LAB"
 expect_rc "up (devices made for recovery)" 0

@@ -8,6 +8,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 KERNELS=${BLKXLATE_VM_KERNELS:-"7.3 6.12"}
+# recovery cycles per kernel: RECOVERY_CYCLES_7_3, RECOVERY_CYCLES_6_12
+# (make soak raises them), default 2
 TIMEOUT=${BLKXLATE_VM_TIMEOUT:-1200}
 log_dir=${BLKXLATE_VM_LOGS:-$repo/build/vm-logs}
 mkdir -p "$log_dir"
@@ -20,8 +22,15 @@ for k in $KERNELS; do
 		tries=$((tries + 1))
 		log=$log_dir/suite-$k.log
 		echo "=== VM suite on kernel $k (try $tries), log $log"
+		cycles=$(eval "echo \${RECOVERY_CYCLES_$(echo "$k" | tr . _):-2}")
+		script=$log_dir/suite-$k.sh
+		{
+			head -n 1 "$here/suite.sh"
+			echo "RECOVERY_CYCLES=$cycles"
+			tail -n +2 "$here/suite.sh"
+		} >"$script"
 		"$repo/tools/vm-run" --kernel "$k" --timeout "$TIMEOUT" \
-			--script "$here/suite.sh" 2>&1 | tee "$log"
+			--script "$script" 2>&1 | tee "$log"
 		rc=$(sed -n 's/^vm-run: guest exit status \([0-9]*\).*/\1/p' "$log" | tail -1)
 		# vm-run's own status is not visible through tee: read its words
 		if grep -q '^vm-run: guest kernel panic' "$log"; then

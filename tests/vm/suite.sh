@@ -4,6 +4,7 @@
 # ublk disks blkxlate serves from the lab's NVMe and SCSI disks.
 # One PASS/FAIL line per check and "N passed, N failed" at the end.
 set -u
+RECOVERY_CYCLES=${RECOVERY_CYCLES:-2}
 cd /blkxlate || exit 1
 T_TMP=$(mktemp -d /tmp/suite.XXXXXX)
 . tests/vm/lib.sh

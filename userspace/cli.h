@@ -28,6 +28,7 @@ int cli_daemon(int argc, char **argv);
 int cli_up(int argc, char **argv);
 int cli_down(int argc, char **argv);
 int cli_status(int argc, char **argv);
+int cli_reload(int argc, char **argv);
 int cli_features(int argc, char **argv);
 int cli_resolve(int argc, char **argv);
 int cli_vmm_args(int argc, char **argv);

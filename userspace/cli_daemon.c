@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "control.h"
 #include "daemon.h"
 #include "leftover.h"
 #include "maps.h"
@@ -570,4 +571,118 @@ int cli_status(int argc, char **argv)
 		print_status(st, instance);
 	json_object_put(st);
 	return alive ? CLI_OK : CLI_FAILED;
+}
+
+static void usage_reload(FILE *f)
+{
+	fprintf(f,
+		"Usage: blkxlate reload [--instance NAME] [--json] [CONFIG]\n"
+		"\n"
+		"Apply CONFIG (default: the settings the daemon serves now, "
+		"re-read) to the\n"
+		"running daemon, in two phases: acquire everything the "
+		"added LUNs need,\n"
+		"then start them and remove the dropped ones.  Invalid "
+		"settings, a changed\n"
+		"LUN, or an added or removed controller change nothing.  "
+		"SIGHUP to the\n"
+		"daemon does the same with its current settings file.\n"
+		"\n"
+		"  -i, --instance NAME   instance (default 'default')\n"
+		"  -j, --json            print the daemon's JSON answer\n"
+		"  -h, --help            this text\n"
+		"\n"
+		"Exit status: 0 applied, 3 refused (invalid or not "
+		"allowed), 1 failed.\n");
+}
+
+static void print_luns(const char *what, struct json_object *arr)
+{
+	size_t n = arr ? json_object_array_length(arr) : 0;
+
+	printf("  %s: %zu", what, n);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i);
+
+		printf("%s%s:%s %s", i ? ", " : " (", jstr(e, "controller"),
+		       jstr(e, "location"), jstr(e, "device"));
+	}
+	printf("%s\n", n ? ")" : "");
+}
+
+int cli_reload(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"instance", required_argument, NULL, 'i'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *instance = MAPS_DEFAULT_INSTANCE;
+	struct json_object *reply, *v;
+	char line[PATH_MAX + 16], abs[PATH_MAX];
+	bool json = false;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "i:jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			instance = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage_reload(stdout);
+			return CLI_OK;
+		default:
+			usage_reload(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (argc - optind > 1) {
+		cli_error("reload: at most one CONFIG");
+		return CLI_USAGE;
+	}
+	if (optind < argc) {
+		if (!realpath(argv[optind], abs)) {
+			cli_error("reload: %s: %s", argv[optind],
+				  strerror(errno));
+			return CLI_BAD_SETTINGS;
+		}
+		snprintf(line, sizeof(line), "reload %s", abs);
+	} else {
+		snprintf(line, sizeof(line), "reload");
+	}
+	reply = control_request(instance, line, 600);
+	if (!reply) {
+		cli_error("reload: cannot reach the daemon of instance '%s' "
+			  "(%s); is it running?",
+			  instance, strerror(errno));
+		return CLI_FAILED;
+	}
+	if (json) {
+		cli_print_json(json_object_get(reply));
+	} else if (json_object_object_get_ex(reply, "ok", &v) &&
+		   json_object_get_boolean(v)) {
+		printf("reloaded %s\n", jstr(reply, "config"));
+		print_luns("added", jget(reply, "added"));
+		print_luns("removed", jget(reply, "removed"));
+		printf("  kept: %s\n", jstr(reply, "kept"));
+	} else {
+		struct json_object *e = jget(reply, "error");
+
+		cli_error("reload refused: %s: %s [%s]", jstr(e, "path"),
+			  jstr(e, "message"), jstr(e, "error_id"));
+	}
+	ret = json_object_object_get_ex(reply, "ok", &v) &&
+			      json_object_get_boolean(v)
+		      ? CLI_OK
+	      : !strncmp(jstr(jget(reply, "error"), "error_id"),
+			 "Configuration.", 14)
+		      ? CLI_BAD_SETTINGS
+		      : CLI_FAILED;
+	json_object_put(reply);
+	return ret;
 }

@@ -58,8 +58,7 @@ static int parse_lun(const struct maps *m, const char *arg, uint32_t *disk)
 		goto bad;
 	memcpy(ctrl, arg, (size_t)(colon - arg));
 	ctrl[colon - arg] = '\0';
-	if (guid_parse(ctrl, &g) ||
-	    sscanf(colon + 1, "%u:%u", &loc, &ch) < 1)
+	if (guid_parse(ctrl, &g) || sscanf(colon + 1, "%u:%u", &loc, &ch) < 1)
 		goto bad;
 	guid_format(&g, key.controller);
 	key.location = loc;
@@ -71,8 +70,7 @@ static int parse_lun(const struct maps *m, const char *arg, uint32_t *disk)
 	*disk = lun.disk;
 	return 0;
 bad:
-	cli_error("--lun: '%s' is not CONTROLLER_GUID:LOCATION[:CHANNEL]",
-		  arg);
+	cli_error("--lun: '%s' is not CONTROLLER_GUID:LOCATION[:CHANNEL]", arg);
 	return -EINVAL;
 }
 
@@ -92,9 +90,9 @@ static int load_names(const struct maps *m, uint32_t nr_disks,
 	struct blkx_lun lun;
 	void *prev = NULL;
 
+	/* unused slots keep an empty label and are not shown */
 	for (uint32_t i = 0; i < nr_disks + nr_members; i++)
-		snprintf(names[i].label, sizeof(names[i].label), "target %u",
-			 i);
+		names[i].label[0] = '\0';
 	while (!bpf_map_get_next_key(m->luns_fd, prev, &next)) {
 		key = next;
 		prev = &key;
@@ -102,7 +100,8 @@ static int load_names(const struct maps *m, uint32_t nr_disks,
 		    lun.disk >= nr_disks)
 			continue;
 		snprintf(names[lun.disk].label, sizeof(names[lun.disk].label),
-			 "%s %s %u", lun.protocol < 3 ? proto[lun.protocol] : "?",
+			 "%s %s %u",
+			 lun.protocol < 3 ? proto[lun.protocol] : "?",
 			 key.controller, key.location);
 		names[lun.disk].disk = lun.disk;
 	}
@@ -110,7 +109,9 @@ static int load_names(const struct maps *m, uint32_t nr_disks,
 		struct target_name *t = &names[nr_disks + mi];
 		struct blkx_member mem = {0};
 
-		bpf_map_lookup_elem(m->members_fd, &mi, &mem);
+		if (bpf_map_lookup_elem(m->members_fd, &mi, &mem) ||
+		    !mem.device[0])
+			continue;
 		snprintf(t->label, sizeof(t->label), "  member %u of LUN above",
 			 mem.index);
 		snprintf(t->device, sizeof(t->device), "%s", mem.device);
@@ -233,23 +234,28 @@ static void print_round(const struct target_name *names, const uint32_t *order,
 			struct json_object *o = json_object_new_object();
 
 			json_object_object_add(
-				o, "target", json_object_new_string(names[t].label));
+				o, "target",
+				json_object_new_string(names[t].label));
 			json_object_object_add(
-				o, "kind", json_object_new_string(
-						   names[t].member ? "member"
-								   : "lun"));
-			json_object_object_add(o, "disk",
-					       json_object_new_int64(names[t].disk));
+				o, "kind",
+				json_object_new_string(
+					names[t].member ? "member" : "lun"));
 			json_object_object_add(
-				o, "device", json_object_new_string(names[t].device));
+				o, "disk",
+				json_object_new_int64(names[t].disk));
+			json_object_object_add(
+				o, "device",
+				json_object_new_string(names[t].device));
 			json_object_object_add(o, "iops",
 					       json_object_new_double(s.iops));
 			json_object_object_add(o, "mbps",
 					       json_object_new_double(s.mbps));
 			json_object_object_add(
-				o, "errors", json_object_new_int64((int64_t)s.errors));
+				o, "errors",
+				json_object_new_int64((int64_t)s.errors));
 			json_object_object_add(
-				o, "ios_total", json_object_new_int64((int64_t)s.ios));
+				o, "ios_total",
+				json_object_new_int64((int64_t)s.ios));
 			json_object_object_add(o, "p50_us",
 					       json_object_new_double(s.p50));
 			json_object_object_add(o, "p99_us",
@@ -335,8 +341,7 @@ static int parse_stats(int argc, char **argv, struct stats_opts *o)
 			break;
 		case 'l':
 			if (o->nr_luns == MAX_LUN_FILTERS) {
-				cli_error("--lun: at most %d",
-					  MAX_LUN_FILTERS);
+				cli_error("--lun: at most %d", MAX_LUN_FILTERS);
 				return -CLI_USAGE;
 			}
 			o->luns[o->nr_luns++] = optarg;
@@ -381,8 +386,9 @@ static int instance_size(const struct maps *m, uint32_t *nd, uint32_t *nm)
 
 	if (bpf_map_lookup_elem(m->meta_fd, &zero, &meta))
 		return -errno;
-	*nd = meta.nr_disks;
-	*nm = meta.nr_members;
+	/* io_hist is laid out by slots: disks, then members */
+	*nd = meta.disk_slots;
+	*nm = meta.member_slots;
 	return 0;
 }
 
@@ -391,7 +397,7 @@ int cli_stats(int argc, char **argv)
 	uint32_t filter[MAX_LUN_FILTERS], nd = 0, nm = 0, n;
 	struct target_name *names = NULL;
 	struct blkx_hist *a = NULL, *b = NULL;
-	uint32_t *order = NULL;
+	uint32_t *order = NULL, total = 0;
 	struct stats_opts o;
 	struct maps m;
 	char err[512];
@@ -414,6 +420,7 @@ int cli_stats(int argc, char **argv)
 		}
 	n = nd + nm;
 	names = calloc(n ? n : 1, sizeof(*names));
+	total = n;
 	a = calloc((size_t)(n ? n : 1) * BLKX_NR_TOPS, sizeof(*a));
 	b = calloc((size_t)(n ? n : 1) * BLKX_NR_TOPS, sizeof(*b));
 	if (!names || !a || !b)
@@ -423,15 +430,18 @@ int cli_stats(int argc, char **argv)
 	order = calloc(n ? n : 1, sizeof(*order));
 	if (!order)
 		goto out;
-	/* each LUN, then its members */
-	for (uint32_t d = 0, k = 0; d < nd; d++) {
-		order[k++] = d;
+	/* each LUN, then its members; unused slots are left out */
+	n = 0;
+	for (uint32_t d = 0; d < nd; d++) {
+		if (!names[d].label[0])
+			continue;
+		order[n++] = d;
 		for (uint32_t mi = 0; mi < nm; mi++)
-			if (names[nd + mi].disk == d)
-				order[k++] = nd + mi;
+			if (names[nd + mi].label[0] && names[nd + mi].disk == d)
+				order[n++] = nd + mi;
 	}
 	catch_signals();
-	if (snapshot(m.io_hist_fd, n * BLKX_NR_TOPS, a)) {
+	if (snapshot(m.io_hist_fd, total * BLKX_NR_TOPS, a)) {
 		cli_error("stats: reading io_hist: %s (is tracing on? see "
 			  "'blkxlate status --json')",
 			  strerror(errno));
@@ -444,11 +454,11 @@ int cli_stats(int argc, char **argv)
 		       now_s() - t0 < (o.watch ? o.watch : o.interval))
 			usleep(20000);
 		dt = now_s() - t0;
-		if (snapshot(m.io_hist_fd, n * BLKX_NR_TOPS, b))
+		if (snapshot(m.io_hist_fd, total * BLKX_NR_TOPS, b))
 			goto out;
 		print_round(names, order, n, a, b, dt, filter, o.nr_luns,
 			    o.json);
-		memcpy(a, b, (size_t)n * BLKX_NR_TOPS * sizeof(*a));
+		memcpy(a, b, (size_t)total * BLKX_NR_TOPS * sizeof(*a));
 		if (o.watch && !stop_requested && !o.json)
 			printf("\n");
 	} while (o.watch && !stop_requested);
@@ -520,9 +530,9 @@ static int on_event(void *ctx, void *data, size_t len)
 		if (r->count == 0)
 			printf("%-12s %-48s %-2s %12s %6s %6s %-14s %12s %9s "
 			       "%s\n",
-			       "TIME(s)", "LUN", "OP", "GUEST_SECTOR",
-			       "SECTS", "MEMBER", "DEVICE", "MEMBER_SECTOR",
-			       "LAT(us)", "ERR");
+			       "TIME(s)", "LUN", "OP", "GUEST_SECTOR", "SECTS",
+			       "MEMBER", "DEVICE", "MEMBER_SECTOR", "LAT(us)",
+			       "ERR");
 		printf("%-12.6f %-48s %-2s %12lld %6u %6u %-14s %12llu %9.1f "
 		       "%s\n",
 		       (double)ev->ts_ns / 1e9, lun->label, top_name(ev->op),
@@ -556,23 +566,24 @@ static int trace_readers(const struct maps *m, int delta)
 
 static void usage_trace(FILE *f)
 {
-	fprintf(f, "Usage: blkxlate trace [--instance NAME] [--lun CTRL:LOC]... "
-		   "[--count N]\n"
-		   "                      [--duration SEC] [--json]\n"
-		   "\n"
-		   "One line per remapped request as it completes on a member: "
-		   "the guest LUN\n"
-		   "and sector it serves, the member, its sector and the "
-		   "latency.  Events flow\n"
-		   "only while a trace runs (the pinned trace_ctl map counts "
-		   "readers).\n"
-		   "\n"
-		   "  -i, --instance NAME   instance (default 'default')\n"
-		   "  -l, --lun CTRL:LOC    only this LUN (repeatable)\n"
-		   "  -c, --count N         stop after N events\n"
-		   "  -d, --duration SEC    stop after SEC seconds\n"
-		   "  -j, --json            one JSON object per line\n"
-		   "  -h, --help            this text\n");
+	fprintf(f,
+		"Usage: blkxlate trace [--instance NAME] [--lun CTRL:LOC]... "
+		"[--count N]\n"
+		"                      [--duration SEC] [--json]\n"
+		"\n"
+		"One line per remapped request as it completes on a member: "
+		"the guest LUN\n"
+		"and sector it serves, the member, its sector and the "
+		"latency.  Events flow\n"
+		"only while a trace runs (the pinned trace_ctl map counts "
+		"readers).\n"
+		"\n"
+		"  -i, --instance NAME   instance (default 'default')\n"
+		"  -l, --lun CTRL:LOC    only this LUN (repeatable)\n"
+		"  -c, --count N         stop after N events\n"
+		"  -d, --duration SEC    stop after SEC seconds\n"
+		"  -j, --json            one JSON object per line\n"
+		"  -h, --help            this text\n");
 }
 
 int cli_trace(int argc, char **argv)
@@ -606,8 +617,7 @@ int cli_trace(int argc, char **argv)
 			break;
 		case 'l':
 			if (nluns == MAX_LUN_FILTERS) {
-				cli_error("--lun: at most %d",
-					  MAX_LUN_FILTERS);
+				cli_error("--lun: at most %d", MAX_LUN_FILTERS);
 				return CLI_USAGE;
 			}
 			luns[nluns++] = optarg;

@@ -8,12 +8,15 @@
  * recovery) or discarded first.
  */
 #include "daemon.h"
+#include "daemon_priv.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -27,6 +30,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "control.h"
 #include "leftover.h"
 #include "log.h"
 #include "lun.h"
@@ -39,32 +43,6 @@
 #include "ublk.h"
 
 extern char **environ;
-
-struct daemon {
-	const struct daemon_opts *o;
-	struct settings s;
-	struct plan plan;
-	struct maps maps;
-	bool maps_owned; /* ours to unpin at the end */
-	struct ublk_ctrl ctrl;
-	bool ctrl_open;
-	bool zero_copy;
-	const struct dataplane_ops *dp;
-	char dp_reason[512];
-	struct lun_env env;
-	struct lun *luns;
-	size_t nr_luns;
-	int *recover_ids; /* per disk: the crashed daemon's device, or -1 */
-	bool recovering;
-	void *lun_stats;
-	size_t lun_stats_len;
-	void *member_stats;
-	size_t member_stats_len;
-	void *queue_stats;
-	size_t queue_stats_len;
-	struct tracer tracer;
-	bool tracing;
-};
 
 static void sigusr1_noop(int sig)
 {
@@ -155,41 +133,40 @@ static int sysfs_devno(const char *name, unsigned int *maj, unsigned int *min)
 	return ok ? 0 : -EINVAL;
 }
 
-/* Tell the tracing programs which devices are ours. */
-static int trace_devices(struct daemon *d)
+int daemon_trace_lun(struct daemon *d, const struct lun *l, bool add)
 {
-	uint32_t nr_disks = (uint32_t)d->plan.nr_disks;
-	int ret = 0;
+	const struct plan_disk *pd = l->pd;
+	uint32_t idx = l->ld.disk_index;
+	struct blkx_trace_dev td = {
+		.target = idx, .kind = BLKX_TRACE_LUN, .disk = idx};
+	unsigned int maj, min;
+	int ret;
 
-	for (size_t i = 0; i < d->nr_luns && !ret; i++) {
-		const struct plan_disk *pd = d->luns[i].pd;
-		struct blkx_trace_dev td = {.target = (uint32_t)i,
-					    .kind = BLKX_TRACE_LUN,
-					    .disk = (uint32_t)i};
-		unsigned int maj, min;
+	if (!d->tracing)
+		return 0;
+	ret = sysfs_devno(l->bdev + strlen("/dev/"), &maj, &min);
+	if (!ret)
+		ret = add ? trace_add_dev(d->maps.trace_devs_fd, maj, min, &td)
+			  : trace_del_dev(d->maps.trace_devs_fd, maj, min);
+	for (size_t j = 0; !ret && j < pd->nr_members; j++) {
+		const struct plan_member *pm = &pd->members[j];
+		uint32_t mi = pd->geo.first_member + (uint32_t)j;
 
-		ret = sysfs_devno(d->luns[i].bdev + strlen("/dev/"), &maj,
-				  &min);
-		if (!ret)
-			ret = trace_add_dev(d->maps.trace_devs_fd, maj, min,
-					    &td);
-		for (size_t j = 0; !ret && j < pd->nr_members; j++) {
-			const struct plan_member *pm = &pd->members[j];
-			uint32_t mi = pd->geo.first_member + (uint32_t)j;
-
-			if (pm->dev.is_file)
-				continue; /* no block requests to see */
-			td.target = nr_disks + mi;
-			td.kind = BLKX_TRACE_MEMBER;
-			td.member = mi;
-			/* requests carry the whole disk, not a partition */
-			ret = trace_add_dev(d->maps.trace_devs_fd,
-					    major(pm->store_dev),
-					    minor(pm->store_dev), &td);
-			if (!ret && !strncmp(pm->dev.name, "nvme", 4))
-				ret = trace_add_nvme(d->maps.trace_nvme_fd,
-						     pm->dev.name, mi);
-		}
+		if (pm->dev.is_file)
+			continue; /* no block requests to see */
+		td.target = d->slots.disks + mi;
+		td.kind = BLKX_TRACE_MEMBER;
+		td.member = mi;
+		/* requests carry the whole disk, not a partition */
+		ret = add ? trace_add_dev(d->maps.trace_devs_fd,
+					  major(pm->store_dev),
+					  minor(pm->store_dev), &td)
+			  : trace_del_dev(d->maps.trace_devs_fd,
+					  major(pm->store_dev),
+					  minor(pm->store_dev));
+		if (!ret && add && !strncmp(pm->dev.name, "nvme", 4))
+			ret = trace_add_nvme(d->maps.trace_nvme_fd,
+					     pm->dev.name, mi);
 	}
 	return ret;
 }
@@ -202,7 +179,8 @@ static void start_tracing(struct daemon *d)
 	ret = trace_start(&d->tracer, d->maps.dir, err, sizeof(err));
 	if (!ret) {
 		d->tracing = true;
-		ret = trace_devices(d);
+		for (size_t i = 0; i < d->nr_luns && !ret; i++)
+			ret = daemon_trace_lun(d, d->luns[i], true);
 		if (ret)
 			snprintf(err, sizeof(err), "registering devices: %s",
 				 strerror(-ret));
@@ -227,8 +205,7 @@ static struct json_object *state_json(const struct daemon *d)
 	json_object_object_add(o, "instance",
 			       json_object_new_string(d->o->instance));
 	json_object_object_add(o, "pid", json_object_new_int(getpid()));
-	json_object_object_add(o, "config",
-			       json_object_new_string(d->o->config));
+	json_object_object_add(o, "config", json_object_new_string(d->config));
 	json_object_object_add(o, "started",
 			       json_object_new_int64((int64_t)time(NULL)));
 	json_object_object_add(o, "dataplane",
@@ -245,7 +222,7 @@ static struct json_object *state_json(const struct daemon *d)
 		o, "ublk_features",
 		json_object_new_int64((int64_t)d->ctrl.features));
 	for (size_t i = 0; i < d->nr_luns; i++) {
-		const struct lun *sv = &d->luns[i];
+		const struct lun *sv = d->luns[i];
 		const struct plan_disk *pd = sv->pd;
 		struct json_object *e = json_object_new_object();
 		struct json_object *mem = json_object_new_array();
@@ -261,8 +238,8 @@ static struct json_object *state_json(const struct daemon *d)
 				       json_object_new_int64(pd->key.location));
 		json_object_object_add(e, "channel",
 				       json_object_new_int64(pd->key.channel));
-		json_object_object_add(e, "disk",
-				       json_object_new_int64((int64_t)i));
+		json_object_object_add(
+			e, "disk", json_object_new_int64(sv->ld.disk_index));
 		json_object_object_add(
 			e, "ublk_id",
 			json_object_new_int64(sv->added ? (int64_t)sv->ld.dev_id
@@ -296,9 +273,14 @@ static void daemon_teardown(struct daemon *d)
 	if (d->tracing)
 		trace_stop(&d->tracer);
 	d->tracing = false;
-	for (size_t i = d->nr_luns; i-- > 0;)
-		lun_down(&d->luns[i], &d->env);
+	for (size_t i = d->nr_luns; i-- > 0;) {
+		lun_down(d->luns[i], &d->env);
+		free(d->luns[i]);
+	}
 	free(d->luns);
+	free(d->disk_used);
+	free(d->member_used);
+	d->disk_used = d->member_used = NULL;
 	free(d->recover_ids);
 	d->luns = NULL;
 	d->recover_ids = NULL;
@@ -500,7 +482,9 @@ static int daemon_prepare(struct daemon *d)
 	char err[512] = "";
 	int ret;
 
-	if (settings_parse_file(d->o->config, &d->s, &serr)) {
+	snprintf(d->config, sizeof(d->config), "%s", d->o->config);
+	if (daemon_check_config_file(d->config, &serr) ||
+	    settings_parse_file(d->config, &d->s, &serr)) {
 		log_error("%s: %s: %s [%s]", d->o->config, serr.path,
 			  serr.message, serr.error_id);
 		notify(d->o, "ERR %s: %s [%s]\n", serr.path, serr.message,
@@ -538,16 +522,29 @@ static int daemon_prepare(struct daemon *d)
 		return CLI_FAILED;
 	}
 	d->maps_owned = true;
+	if (maps_slots_get(&d->maps, &d->slots) || !d->slots.disks ||
+	    !(d->disk_used = calloc(d->slots.disks, sizeof(bool))) ||
+	    !(d->member_used = calloc(d->slots.members, sizeof(bool)))) {
+		log_error("maps: cannot read their room (meta)");
+		notify(d->o, "ERR cannot read the pinned meta map\n");
+		return CLI_FAILED;
+	}
+	for (size_t i = 0; i < d->plan.nr_disks; i++) {
+		const struct plan_disk *pd = &d->plan.disks[i];
+
+		d->disk_used[i] = true;
+		for (size_t j = 0; j < pd->nr_members; j++)
+			d->member_used[pd->geo.first_member + j] = true;
+	}
 	d->lun_stats =
 		map_stats(d->maps.lun_stats_fd, BLKX_MAX_DISKS,
 			  sizeof(struct blkx_io_stats), &d->lun_stats_len);
 	d->member_stats =
 		map_stats(d->maps.member_stats_fd, BLKX_MAX_MEMBERS,
 			  sizeof(struct blkx_io_stats), &d->member_stats_len);
-	d->queue_stats =
-		map_stats(d->maps.queue_stats_fd,
-			  maps_queue_stats_entries(d->plan.nr_disks),
-			  sizeof(struct blkx_queue_stats), &d->queue_stats_len);
+	d->queue_stats = map_stats(
+		d->maps.queue_stats_fd, maps_queue_stats_entries(d->slots),
+		sizeof(struct blkx_queue_stats), &d->queue_stats_len);
 	if (!d->lun_stats || !d->member_stats || !d->queue_stats)
 		log_warn("cannot map the stats maps (%s): counters stay 0",
 			 strerror(errno));
@@ -566,15 +563,14 @@ static int daemon_prepare(struct daemon *d)
 		.lun_stats = d->lun_stats,
 		.member_stats = d->member_stats,
 		.queue_stats = d->queue_stats,
-		.queue_stats_entries =
-			maps_queue_stats_entries(d->plan.nr_disks),
+		.queue_stats_entries = maps_queue_stats_entries(d->slots),
 		.nr_queues = d->o->nr_queues,
 		.depth = d->o->depth,
 	};
 	return CLI_OK;
 }
 
-static void write_state(struct daemon *d)
+void daemon_write_state(struct daemon *d)
 {
 	struct json_object *st = state_json(d);
 	int ret = state_write(d->o->instance, st);
@@ -597,6 +593,107 @@ static void block_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+static struct json_object *error_reply(const struct settings_error *err)
+{
+	struct json_object *r = json_object_new_object();
+
+	char *js = settings_error_json(err);
+
+	json_object_object_add(r, "ok", json_object_new_boolean(0));
+	json_object_object_add(r, "error", js ? json_tokener_parse(js) : NULL);
+	free(js);
+	return r;
+}
+
+static struct json_object *do_reload(struct daemon *d, const char *path)
+{
+	struct settings_error err = {0};
+	struct json_object *res = NULL;
+	char abs[PATH_MAX];
+
+	if (!realpath(path, abs))
+		snprintf(abs, sizeof(abs), "%s", path);
+	if (daemon_reload(d, abs, &err, &res)) {
+		if (!err.error_id[0])
+			settings_error_set(&err, "InternalFailure", "",
+					   "reload failed");
+		return error_reply(&err);
+	}
+	json_object_object_add(res, "ok", json_object_new_boolean(1));
+	json_object_object_add(res, "config", json_object_new_string(abs));
+	return res;
+}
+
+/* One control request: "reload [PATH]" or "ping". */
+static struct json_object *handle_request(void *ctx, const char *line)
+{
+	struct daemon *d = ctx;
+	struct json_object *r;
+
+	if (!strncmp(line, "reload", 6) && (!line[6] || line[6] == ' ')) {
+		const char *path = line[6] ? line + 7 : d->config;
+
+		return do_reload(d, *path ? path : d->config);
+	}
+	r = json_object_new_object();
+	json_object_object_add(r, "ok",
+			       json_object_new_boolean(!strcmp(line, "ping")));
+	if (strcmp(line, "ping"))
+		json_object_object_add(
+			r, "error",
+			json_object_new_string(
+				"unknown request (reload [PATH], "
+				"ping)"));
+	return r;
+}
+
+/* Serve signals and control requests until SIGTERM/SIGINT. */
+static int event_loop(struct daemon *d, const sigset_t *set)
+{
+	int sfd = signalfd(-1, set, SFD_CLOEXEC);
+	int lfd = control_listen(d->o->instance);
+	int sig = 0;
+
+	if (sfd < 0)
+		return -errno;
+	if (lfd < 0)
+		log_warn("no control socket (%s): 'blkxlate reload' cannot "
+			 "reach this daemon; SIGHUP still reloads",
+			 strerror(-lfd));
+	while (!sig) {
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
+				      {.fd = lfd, .events = POLLIN}};
+		struct signalfd_siginfo si;
+
+		if (poll(p, lfd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (lfd >= 0 && (p[1].revents & POLLIN))
+			control_serve_one(lfd, handle_request, d);
+		if (!(p[0].revents & POLLIN) ||
+		    read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP) {
+			struct json_object *r = do_reload(d, d->config);
+
+			log_info("SIGHUP: %s",
+				 json_object_to_json_string_ext(
+					 r, JSON_C_TO_STRING_PLAIN));
+			json_object_put(r);
+			continue;
+		}
+		sig = (int)si.ssi_signo;
+	}
+	if (lfd >= 0) {
+		close(lfd);
+		control_unlink(d->o->instance);
+	}
+	close(sfd);
+	return sig;
 }
 
 int daemon_run(const struct daemon_opts *o)
@@ -622,8 +719,13 @@ int daemon_run(const struct daemon_opts *o)
 		return CLI_FAILED;
 	}
 	for (size_t i = 0; i < d.plan.nr_disks; i++) {
+		d.luns[i] = calloc(1, sizeof(struct lun));
+		if (!d.luns[i]) {
+			daemon_teardown(&d);
+			return CLI_FAILED;
+		}
 		d.nr_luns = i + 1;
-		ret = lun_up(&d.luns[i], &d.env, &d.plan.disks[i], (uint32_t)i,
+		ret = lun_up(d.luns[i], &d.env, &d.plan.disks[i], (uint32_t)i,
 			     d.recovering ? d.recover_ids[i] : -1);
 		if (ret) {
 			notify(o,
@@ -637,25 +739,16 @@ int daemon_run(const struct daemon_opts *o)
 			return CLI_FAILED;
 		}
 		/* after each device: a crash now leaves a known leftover */
-		write_state(&d);
+		daemon_write_state(&d);
 	}
 	if (!o->no_tracing)
 		start_tracing(&d);
-	write_state(&d);
+	daemon_write_state(&d);
 	log_info("instance '%s' serving %zu disk(s)%s; pid %d", o->instance,
 		 d.nr_luns, d.recovering ? " (recovered)" : "", getpid());
 	notify(o, "OK %zu\n", d.nr_luns);
 
-	for (;;) {
-		if (sigwait(&set, &sig))
-			continue;
-		if (sig == SIGHUP) {
-			log_warn("SIGHUP: live reconfiguration is not "
-				 "supported yet; nothing changed");
-			continue;
-		}
-		break;
-	}
+	sig = event_loop(&d, &set);
 	log_info("signal %d: stopping %zu disk(s)", sig, d.nr_luns);
 	state_remove(o->instance);
 	daemon_teardown(&d);

@@ -234,8 +234,7 @@ static int add_device(struct lun *l, const struct lun_env *env)
  * START_USER_RECOVERY once it has seen every queue of the old daemon go
  * (the device is QUIESCED); until then it answers -EBUSY.
  */
-static int recover_device(struct lun *l, const struct lun_env *env,
-			  uint32_t id)
+static int recover_device(struct lun *l, const struct lun_env *env, uint32_t id)
 {
 	struct ublksrv_ctrl_dev_info info;
 	struct ldisk *ld = &l->ld;
@@ -277,10 +276,9 @@ static int make_link(struct lun *l)
 	const struct plan_disk *pd = l->pd;
 	int ret;
 
-	ret = state_link_path(pd->key.controller,
-			      pd->ctrl->protocol == SETTINGS_PROTO_IDE,
-			      pd->key.channel, pd->key.location, l->link,
-			      sizeof(l->link));
+	ret = state_link_path(
+		pd->key.controller, pd->ctrl->protocol == SETTINGS_PROTO_IDE,
+		pd->key.channel, pd->key.location, l->link, sizeof(l->link));
 	if (!ret)
 		ret = state_link_create(l->link, l->bdev);
 	if (ret) {
@@ -295,12 +293,6 @@ static int start_device(struct lun *l, const struct lun_env *env)
 	struct ldisk *ld = &l->ld;
 	int ret;
 
-	ret = queue_start_all(ld, env->dp);
-	if (ret) {
-		log_error("ublk device %u: queue setup failed: %s", ld->dev_id,
-			  strerror(-ret));
-		return ret;
-	}
 	if (l->recovered)
 		ret = ublk_end_recovery(env->ctrl, ld->dev_id, getpid());
 	else
@@ -320,8 +312,8 @@ static int start_device(struct lun *l, const struct lun_env *env)
 	return make_link(l);
 }
 
-int lun_up(struct lun *l, const struct lun_env *env,
-	   const struct plan_disk *pd, uint32_t idx, int recover_id)
+int lun_prepare(struct lun *l, const struct lun_env *env,
+		const struct plan_disk *pd, uint32_t idx, int recover_id)
 {
 	struct ldisk *ld = &l->ld;
 	int ret;
@@ -355,16 +347,37 @@ int lun_up(struct lun *l, const struct lun_env *env,
 		if (!ret)
 			ret = add_device(l, env);
 	}
-	if (!ret)
-		ret = start_device(l, env);
+	if (!ret) {
+		ret = queue_start_all(ld, env->dp);
+		if (ret)
+			log_error("ublk device %u: queue setup failed: %s",
+				  ld->dev_id, strerror(-ret));
+	}
+	return ret;
+}
+
+int lun_start(struct lun *l, const struct lun_env *env)
+{
+	const struct plan_disk *pd = l->pd;
+	struct ldisk *ld = &l->ld;
+	int ret = start_device(l, env);
+
 	if (!ret)
 		log_info("%s %s location %u -> %s (%s; %u queue(s) x %u, "
 			 "%zu member(s)%s)",
 			 settings_protocol_name(pd->ctrl->protocol),
-			 pd->key.controller, pd->key.location, l->bdev,
-			 l->link, ld->nr_queues, ld->depth, pd->nr_members,
+			 pd->key.controller, pd->key.location, l->bdev, l->link,
+			 ld->nr_queues, ld->depth, pd->nr_members,
 			 l->recovered ? ", recovered" : "");
 	return ret;
+}
+
+int lun_up(struct lun *l, const struct lun_env *env, const struct plan_disk *pd,
+	   uint32_t idx, int recover_id)
+{
+	int ret = lun_prepare(l, env, pd, idx, recover_id);
+
+	return ret ? ret : lun_start(l, env);
 }
 
 void lun_down(struct lun *l, const struct lun_env *env)

@@ -22,7 +22,7 @@ struct lun_env {
 	bool zero_copy;	     /* UBLK_F_AUTO_BUF_REG */
 	bool recovery;	     /* add devices with UBLK_F_USER_RECOVERY */
 	const char *pin_dir; /* the instance's bpffs directory */
-	struct blkx_io_stats *lun_stats;    /* mmapped maps, whole */
+	struct blkx_io_stats *lun_stats; /* mmapped maps, whole */
 	struct blkx_io_stats *member_stats;
 	struct blkx_queue_stats *queue_stats;
 	unsigned int queue_stats_entries;
@@ -33,8 +33,8 @@ struct lun_env {
 struct lun {
 	struct ldisk ld;
 	const struct plan_disk *pd;
-	bool added;     /* we hold a ublk device id */
-	bool started;   /* /dev/ublkbN exists */
+	bool added;	/* we hold a ublk device id */
+	bool started;	/* /dev/ublkbN exists */
 	bool recovered; /* it came from a crashed daemon */
 	bool mutex_init;
 	char bdev[32];
@@ -42,7 +42,7 @@ struct lun {
 };
 
 #define LUN_DEFAULT_DEPTH 128
-#define LUN_MAX_QUEUES 16
+#define LUN_MAX_QUEUES	  16
 
 /*
  * Serve pd (disk index idx): open its members, add a ublk device (or, with
@@ -50,8 +50,13 @@ struct lun {
  * START/END_USER_RECOVERY), start its queues and the device, create its
  * link.  On failure the caller runs lun_down() on it.  0 or -errno.
  */
-int lun_up(struct lun *l, const struct lun_env *env,
-	   const struct plan_disk *pd, uint32_t idx, int recover_id);
+int lun_up(struct lun *l, const struct lun_env *env, const struct plan_disk *pd,
+	   uint32_t idx, int recover_id);
+/* The two halves of lun_up(), for a live reload: everything up to queues
+ * waiting for requests (nothing visible yet), then START_DEV and the link. */
+int lun_prepare(struct lun *l, const struct lun_env *env,
+		const struct plan_disk *pd, uint32_t idx, int recover_id);
+int lun_start(struct lun *l, const struct lun_env *env);
 /* Stop, delete and release everything lun_up() made. */
 void lun_down(struct lun *l, const struct lun_env *env);
 

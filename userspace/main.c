@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{"up", cli_up, "start the daemon detached and wait until it serves"},
 	{"down", cli_down, "stop the daemon and remove its devices"},
 	{"status", cli_status, "show the served disks and their state"},
+	{"reload", cli_reload, "apply new settings to the running daemon"},
 	{"features", cli_features, "what this kernel offers blkxlate"},
 	{"vmm-args", cli_vmm_args, "print VMM arguments that attach every LUN"},
 	{"stats", cli_stats, "IOPS, MB/s, errors, p50/p99 per LUN and member"},

@@ -151,10 +151,13 @@ static void init_fds(struct maps *m)
 static int fill_maps(const struct plan *p, struct maps *m, char *err,
 		     size_t errlen)
 {
+	struct maps_slots slots = maps_slots_for(p->nr_disks, p->nr_members);
 	struct blkx_meta meta = {
 		.abi_version = BLKX_ABI_VERSION,
 		.nr_disks = (__u32)p->nr_disks,
 		.nr_members = (__u32)p->nr_members,
+		.disk_slots = slots.disks,
+		.member_slots = slots.members,
 		.generation = (__u64)time(NULL),
 	};
 	__u32 zero = 0;
@@ -230,6 +233,7 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	char top[PATH_MAX], prog_pin[PATH_MAX + 16];
+	struct maps_slots slots;
 	int ret;
 
 	init_fds(m);
@@ -268,12 +272,12 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 		errf(err, errlen, "opening the BPF object: %s", strerror(-ret));
 		goto fail;
 	}
+	slots = maps_slots_for(p->nr_disks, p->nr_members);
 	ret = bpf_map__set_max_entries(m->skel->maps.queue_stats,
-				       maps_queue_stats_entries(p->nr_disks));
+				       maps_queue_stats_entries(slots));
 	if (!ret)
-		ret = bpf_map__set_max_entries(
-			m->skel->maps.io_hist,
-			maps_io_hist_entries(p->nr_disks, p->nr_members));
+		ret = bpf_map__set_max_entries(m->skel->maps.io_hist,
+					       maps_io_hist_entries(slots));
 	if (!ret)
 		ret = remap_bpf__load(m->skel);
 	if (ret) {
@@ -427,5 +431,17 @@ int maps_match_pins(struct bpf_object *obj, const char *pin_dir)
 				return ret;
 		}
 	}
+	return 0;
+}
+
+int maps_slots_get(const struct maps *m, struct maps_slots *s)
+{
+	struct blkx_meta meta;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->meta_fd, &zero, &meta))
+		return -errno;
+	s->disks = meta.disk_slots;
+	s->members = meta.member_slots;
 	return 0;
 }

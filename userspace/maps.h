@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <blkxlate/abi.h>
 
@@ -38,20 +39,42 @@ struct maps {
 	struct remap_bpf *skel; /* set when this process created the maps */
 };
 
-/* Entries of the queue_stats map for a plan of nr_disks disks. */
-static inline unsigned int maps_queue_stats_entries(size_t nr_disks)
+/*
+ * Room in the maps: the disks and members of the plan plus headroom for
+ * LUNs added by a live reload (blkxlate reload).
+ */
+struct maps_slots {
+	uint32_t disks;
+	uint32_t members;
+};
+
+static inline struct maps_slots maps_slots_for(size_t nr_disks,
+					       size_t nr_members)
 {
-	return (unsigned int)((nr_disks ? nr_disks : 1) * BLKX_MAX_QUEUES);
+	struct maps_slots s;
+	size_t d = nr_disks * 2 > nr_disks + 16 ? nr_disks * 2 : nr_disks + 16;
+	size_t m = nr_members * 2 > nr_members + 64 ? nr_members * 2
+						    : nr_members + 64;
+
+	s.disks = (uint32_t)(d < BLKX_MAX_DISKS ? d : BLKX_MAX_DISKS);
+	s.members = (uint32_t)(m < BLKX_MAX_MEMBERS ? m : BLKX_MAX_MEMBERS);
+	return s;
 }
 
-/* Entries of the io_hist map: one per (LUN or member, operation). */
-static inline unsigned int maps_io_hist_entries(size_t nr_disks,
-						size_t nr_members)
+/* Entries of queue_stats (disk * BLKX_MAX_QUEUES + queue). */
+static inline unsigned int maps_queue_stats_entries(struct maps_slots s)
 {
-	return (unsigned int)((nr_disks + nr_members ? nr_disks + nr_members
-						     : 1) *
-			      BLKX_NR_TOPS);
+	return s.disks * BLKX_MAX_QUEUES;
 }
+
+/* Entries of io_hist ((disk, or disk_slots + member) * ops + op). */
+static inline unsigned int maps_io_hist_entries(struct maps_slots s)
+{
+	return (s.disks + s.members) * BLKX_NR_TOPS;
+}
+
+/* The slots an instance's maps were made with (meta). 0 or -errno. */
+int maps_slots_get(const struct maps *m, struct maps_slots *s);
 
 /* The bpffs root: $BLKXLATE_BPFFS or /sys/fs/bpf. */
 const char *maps_bpffs_root(void);

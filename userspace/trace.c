@@ -12,8 +12,7 @@
 #include "maps.h"
 #include "trace.skel.h"
 
-int trace_start(struct tracer *t, const char *pin_dir, char *err,
-		size_t errlen)
+int trace_start(struct tracer *t, const char *pin_dir, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
 	struct bpf_link *l;
@@ -47,8 +46,7 @@ int trace_start(struct tracer *t, const char *pin_dir, char *err,
 		bpf_program__attach(t->skel->progs.blkx_rq_issue);
 	t->skel->links.blkx_rq_complete =
 		bpf_program__attach(t->skel->progs.blkx_rq_complete);
-	if (!t->skel->links.blkx_rq_issue ||
-	    !t->skel->links.blkx_rq_complete) {
+	if (!t->skel->links.blkx_rq_issue || !t->skel->links.blkx_rq_complete) {
 		ret = -errno;
 		snprintf(err, errlen,
 			 "attaching to block:block_rq_issue/complete: %s",
@@ -83,7 +81,16 @@ int trace_add_dev(int trace_devs_fd, uint32_t major, uint32_t minor,
 	uint32_t key = trace_dev_key(major, minor);
 
 	return bpf_map_update_elem(trace_devs_fd, &key, td, BPF_ANY) ? -errno
-								      : 0;
+								     : 0;
+}
+
+int trace_del_dev(int trace_devs_fd, uint32_t major, uint32_t minor)
+{
+	uint32_t key = trace_dev_key(major, minor);
+
+	return bpf_map_delete_elem(trace_devs_fd, &key) && errno != ENOENT
+		       ? -errno
+		       : 0;
 }
 
 int trace_add_nvme(int trace_nvme_fd, const char *name, uint32_t mi)
@@ -92,5 +99,5 @@ int trace_add_nvme(int trace_nvme_fd, const char *name, uint32_t mi)
 
 	snprintf(key, sizeof(key), "%s", name);
 	return bpf_map_update_elem(trace_nvme_fd, key, &mi, BPF_ANY) ? -errno
-								      : 0;
+								     : 0;
 }

@@ -29,6 +29,8 @@ void trace_stop(struct tracer *t);
 /* Trace block device major:minor as td (in the pinned trace_devs). */
 int trace_add_dev(int trace_devs_fd, uint32_t major, uint32_t minor,
 		  const struct blkx_trace_dev *td);
+/* Stop tracing block device major:minor. */
+int trace_del_dev(int trace_devs_fd, uint32_t major, uint32_t minor);
 /* Name an NVMe namespace (e.g. "nvme0n1") as member index mi. */
 int trace_add_nvme(int trace_nvme_fd, const char *name, uint32_t mi);
 /* The kernel's dev_t encoding, as the BPF side computes it. */

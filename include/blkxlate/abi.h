@@ -103,8 +103,10 @@ struct blkx_io_stats {
 /* meta map (one entry): what the control plane programmed. */
 struct blkx_meta {
 	__u32 abi_version;
-	__u32 nr_disks;
-	__u32 nr_members;
+	__u32 nr_disks;	    /* disks served */
+	__u32 nr_members;   /* members of those disks */
+	__u32 disk_slots;   /* disk indices the maps have room for */
+	__u32 member_slots; /* member indices the maps have room for */
 	__u32 pad;
 	__u64 generation; /* bumped on every successful load */
 };
@@ -175,7 +177,7 @@ enum blkx_trace_op {
 
 /* trace_devs value: who a traced block device (key: kernel dev_t,
  * major << 20 | minor) is.  A LUN's target is its disk index, a member's
- * is nr_disks + its member index. */
+ * is meta.disk_slots + its member index. */
 #define BLKX_TRACE_LUN	  0
 #define BLKX_TRACE_MEMBER 1
 struct blkx_trace_dev {

@@ -43,7 +43,7 @@ sed -i "s|/var/tmp/blkxlate-demo|$T_TMP|g" "$T_TMP/demo.json"
 DEMO=$T_TMP/demo.json
 
 # --- usage ----------------------------------------------------------------
-for c in validate plan resolve load unload map-lba daemon up down status features; do
+for c in validate plan resolve load unload map-lba daemon up down status reload features stats trace; do
 	run "$B" "$c" --help
 	expect_rc "$c --help exits 0" 0
 	expect_out "$c --help prints its usage" "^Usage: blkxlate $c"
@@ -268,6 +268,18 @@ if [ ! -e /dev/ublk-control ] && ! modprobe ublk_drv 2>/dev/null; then
 	run "$B" features
 	expect_out "features says ublk is missing" "^ublk +no"
 fi
+cp "$DEMO" "$T_TMP/open.json"
+chmod 666 "$T_TMP/open.json"
+run "$B" daemon --instance "$INST" "$T_TMP/open.json"
+expect_rc "daemon refuses a settings file others may write (exit 3)" 3
+expect_err "and names the rule" "InsecureConfigFile"
+run "$B" reload --instance "$INST" "$DEMO"
+expect_rc "reload without a daemon exits 1" 1
+expect_err "reload says the daemon is not reachable" "cannot reach the daemon"
+run "$B" stats --instance "$INST"
+expect_rc "stats of an instance that is not loaded exits 1" 1
+run "$B" trace --instance "$INST" --count 1
+expect_rc "trace of an instance that is not loaded exits 1" 1
 run "$B" features --json
 json_eq "features --json names the kernel" "j['kernel']" "$(uname -r)"
 run "$B" resolve file "$T_TMP/s0.img"

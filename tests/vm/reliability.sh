@@ -228,3 +228,85 @@ mkfs.ext4 -q -F "$A2" && mount "$A2" /mnt/busy
 run blkxlate plan --json "$LAB"
 expect_out "a mounted member is refused, naming the mount" "mounted at /mnt/busy"
 umount /mnt/busy
+
+section "live reconfiguration: blkxlate reload and SIGHUP"
+# the lab config's controllers, with a chosen set of LUNs
+STRIPE_LUN='{"location":0,"chunk_size_in_kb":64,"physical_devices":{"type":"striped","devices":[
+  {"device_type":"nvme","device_path":"BLKXLATE-A","sub_device_path":1},
+  {"device_type":"nvme","device_path":"BLKXLATE-C","sub_device_path":1}]}}'
+VSCSI_LUN='{"location":1,"physical_devices":{"type":"single","device":{"device_type":"vscsi","device_path":"0000:00:05.0","sub_device_path":0}}}'
+NS1_LUN='{"location":1,"physical_devices":{"type":"single","device":{"device_type":"nvme","device_path":"BLKXLATE-A","sub_device_path":2}}}'
+NS2_LUN='{"location":2,"physical_devices":{"type":"single","device":{"device_type":"nvme","device_path":"0000:00:07.0","sub_device_path":1}}}'
+# lab_cfg FILE SCSI_LUNS NVME_LUNS
+lab_cfg() {
+	cat >"$1" <<JSON
+{"version":"V1","dynamic":{"storage_controllers":[
+ {"instance_id":"$SCSI","protocol":"SCSI","luns":[$2]},
+ {"instance_id":"$NVME","protocol":"NVME","luns":[$3]}]}}
+JSON
+	chmod 600 "$1"
+}
+CFG=$T_TMP/live.json
+lab_cfg "$CFG" "$STRIPE_LUN" "$NS1_LUN"
+run blkxlate up --dataplane $DP "$CFG"
+expect_rc "up with the stripe and one namespace" 0
+S=$(readlink "$STRIPE_LINK")
+bg_verify live "$S"
+sleep 1
+lab_cfg "$T_TMP/add.json" "$STRIPE_LUN,$VSCSI_LUN" "$NS1_LUN,$NS2_LUN"
+run blkxlate reload "$T_TMP/add.json"
+expect_rc "reload adds two LUNs while fio runs" 0
+expect_out "reload says what it added" "added: 2"
+[ -b "$(readlink "$VSCSI_LINK")" ] && [ -b "$(readlink "$NS4K_LINK")" ] &&
+	pass "the added LUNs have their links and disks" || fail "added LUNs missing"
+dd if=/dev/urandom of="$T_TMP/p" bs=64k count=16 2>/dev/null
+dd if="$T_TMP/p" of="$(readlink "$NS4K_LINK")" bs=64k oflag=direct 2>/dev/null
+dd if="$(readlink "$NS4K_LINK")" of="$T_TMP/q" bs=64k count=16 iflag=direct 2>/dev/null
+same_bytes "an added LUN serves data" "$T_TMP/p" "$T_TMP/q"
+before=$(blkxlate status --json | tr -d ' \n' | sed 's/"stats":{[^}]*}//g; s/"started":[0-9]*//')
+printf '{"version": "V1", "dynamic": {' >"$T_TMP/bad.json"
+chmod 600 "$T_TMP/bad.json"
+run blkxlate reload --json "$T_TMP/bad.json"
+expect_rc "an invalid config is refused (exit 3)" 3
+expect_out "with its error object" '"error_id": *"Configuration.JsonFormatError"'
+lab_cfg "$T_TMP/chg.json" "$(echo "$STRIPE_LUN" | sed 's/"chunk_size_in_kb":64/"chunk_size_in_kb":128/'),$VSCSI_LUN" "$NS1_LUN,$NS2_LUN"
+run blkxlate reload --json "$T_TMP/chg.json"
+expect_rc "changing the striped LUN is refused" 3
+expect_out "as OpenHCL names it" "StripedStorageCannotChangeControllerAtRuntime"
+sed 's/"protocol":"NVME"/"protocol":"SCSI"/' "$T_TMP/add.json" >"$T_TMP/proto.json"
+chmod 600 "$T_TMP/proto.json"
+run blkxlate reload --json "$T_TMP/proto.json"
+expect_rc "changing a controller's protocol is refused" 3
+expect_out "controller change error" "StorageCannotAddRemoveControllerAtRuntime"
+lab_cfg "$T_TMP/busy.json" "$STRIPE_LUN,$VSCSI_LUN,$(echo "$VSCSI_LUN" | sed 's/"location":1/"location":7/')" "$NS1_LUN,$NS2_LUN"
+run blkxlate reload --json "$T_TMP/busy.json"
+expect_rc "a LUN on a backing already served is refused" 3
+expect_out "as a duplicated backing" "StorageBackingDuplicated"
+chmod 666 "$T_TMP/add.json"
+run blkxlate reload --json "$T_TMP/add.json"
+expect_rc "a config others may write is refused" 3
+expect_out "and the error says why" "InsecureConfigFile"
+chmod 600 "$T_TMP/add.json"
+after=$(blkxlate status --json | tr -d ' \n' | sed 's/"stats":{[^}]*}//g; s/"started":[0-9]*//')
+[ "$before" = "$after" ] && pass "the refused reloads changed nothing (status before = after)" ||
+	fail "status changed: before $before after $after"
+lab_cfg "$CFG" "$STRIPE_LUN" "$NS2_LUN"
+run blkxlate reload "$CFG"
+expect_rc "reload removes two LUNs" 0
+expect_out "reload says what it removed" "removed: 2"
+[ ! -e "$VSCSI_LINK" ] && [ ! -e "$NS_LINK" ] && pass "the removed LUNs' links are gone" ||
+	fail "links of removed LUNs remain"
+n=$(ls /sys/block | grep -c '^ublkb')
+[ "$n" -eq 2 ] && pass "two ublk disks remain" || fail "$n ublk disks"
+lab_cfg "$CFG" "$STRIPE_LUN" "$NS1_LUN,$NS2_LUN"
+kill -HUP "$(daemon_pid)"
+t0=$(date +%s)
+while [ ! -e "$NS_LINK" ] && [ $(($(date +%s) - t0)) -lt 20 ]; do sleep 0.3; done
+[ -b "$(readlink "$NS_LINK")" ] && pass "SIGHUP re-read the settings file and added the LUN" ||
+	fail "SIGHUP did not add the LUN: $(tail -2 /run/blkxlate/default.log)"
+mode=$(stat -c %a /run/blkxlate/default.sock)
+[ "$mode" = 600 ] && pass "the control socket is 0600" || fail "control socket mode $mode"
+wait
+fio_ok live "fio verify on the stripe through every reload, 0 errors"
+run blkxlate down
+expect_rc "down after the reloads" 0

@@ -41,11 +41,11 @@ struct trace_event_raw_nvme_complete_rq {
 	__u16 status;
 } __attribute__((preserve_access_index));
 
-#define REQ_OP_MASK 0xff
-#define REQ_OP_READ 0
-#define REQ_OP_WRITE 1
-#define REQ_OP_FLUSH 2
-#define REQ_OP_DISCARD 3
+#define REQ_OP_MASK	    0xff
+#define REQ_OP_READ	    0
+#define REQ_OP_WRITE	    1
+#define REQ_OP_FLUSH	    2
+#define REQ_OP_DISCARD	    3
 #define REQ_OP_SECURE_ERASE 5
 #define REQ_OP_WRITE_ZEROES 9
 
@@ -138,10 +138,10 @@ static __always_inline void emit(const struct blkx_trace_dev *td,
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->lat_ns = lat_ns;
 	ev->member_sector = ms;
-	ev->guest_sector = ms >= m->offset_sectors
-				   ? blkx_unmap(d, m->index,
-						ms - m->offset_sectors)
-				   : ~0ULL;
+	ev->guest_sector =
+		ms >= m->offset_sectors
+			? blkx_unmap(d, m->index, ms - m->offset_sectors)
+			: ~0ULL;
 	ev->disk = di;
 	ev->member = m->index;
 	ev->nr_sectors = bytes >> BLKX_SECTOR_SHIFT;

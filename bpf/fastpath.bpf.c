@@ -27,6 +27,7 @@
 
 #include <blkxlate/kcompat.h>
 #include <blkxlate/remap.h>
+#include <blkxlate/stats.h>
 
 #include "iou_ops.bpf.h"
 #include "maps.bpf.h"
@@ -89,53 +90,21 @@ static __always_inline void count_lun(const struct blkx_tag *t, __s32 res)
 	__u32 disk = cfg_disk;
 	struct blkx_io_stats *ls = bpf_map_lookup_elem(&lun_stats, &disk);
 
-	if (!ls)
-		return;
-	if (t->op == UBLK_IO_OP_READ) {
-		__sync_fetch_and_add(&ls->reads, 1);
-		if (res > 0)
-			__sync_fetch_and_add(&ls->read_sectors, t->nr_sectors);
-	} else if (t->op == UBLK_IO_OP_WRITE) {
-		__sync_fetch_and_add(&ls->writes, 1);
-		if (res > 0)
-			__sync_fetch_and_add(&ls->write_sectors, t->nr_sectors);
-		if (t->flags & BLKX_TAG_FUA)
-			__sync_fetch_and_add(&ls->fua_writes, 1);
-	} else if (t->op == UBLK_IO_OP_FLUSH) {
-		__sync_fetch_and_add(&ls->flushes, 1);
-	} else if (t->op == UBLK_IO_OP_DISCARD) {
-		__sync_fetch_and_add(&ls->discards, 1);
-	} else if (t->op == UBLK_IO_OP_WRITE_ZEROES) {
-		__sync_fetch_and_add(&ls->write_zeroes, 1);
-	}
-	if (res < 0)
-		__sync_fetch_and_add(&ls->errors, 1);
+	if (ls)
+		blkx_count_io(ls, t->op, t->flags & BLKX_TAG_FUA, t->nr_sectors,
+			      res < 0);
 }
 
 static __always_inline void count_member(const struct blkx_disk *d, __u64 ud)
 {
 	__u32 idx = d->first_member + blkx_udata_member(ud);
-	__u32 op = blkx_udata_op(ud) & ~BLKX_OP_FUA;
 	struct blkx_io_stats *ms = bpf_map_lookup_elem(&member_stats, &idx);
 
-	if (!ms)
-		return;
-	if (op == UBLK_IO_OP_READ) {
-		__sync_fetch_and_add(&ms->reads, 1);
-		__sync_fetch_and_add(&ms->read_sectors, blkx_udata_sectors(ud));
-	} else if (op == UBLK_IO_OP_WRITE) {
-		__sync_fetch_and_add(&ms->writes, 1);
-		__sync_fetch_and_add(&ms->write_sectors,
-				     blkx_udata_sectors(ud));
-	} else if (op == UBLK_IO_OP_FLUSH) {
-		__sync_fetch_and_add(&ms->flushes, 1);
-	} else if (op == UBLK_IO_OP_DISCARD) {
-		__sync_fetch_and_add(&ms->discards, 1);
-	} else if (op == UBLK_IO_OP_WRITE_ZEROES) {
-		__sync_fetch_and_add(&ms->write_zeroes, 1);
-	}
-	if (blkx_udata_op(ud) & BLKX_OP_FUA)
-		__sync_fetch_and_add(&ms->fua_writes, 1);
+	/* only successful member I/O is counted here: errors go to userspace */
+	if (ms)
+		blkx_count_io(ms, blkx_udata_op(ud) & ~BLKX_OP_FUA,
+			      blkx_udata_op(ud) & BLKX_OP_FUA,
+			      blkx_udata_sectors(ud), 0);
 }
 
 /* COMMIT_AND_FETCH_REQ for tag with res into sqe; the tag is free again. */

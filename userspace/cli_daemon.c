@@ -225,29 +225,6 @@ int cli_daemon(int argc, char **argv)
 	return daemon_run(&o);
 }
 
-/* Read the daemon's readiness line within timeout; "" on EOF. */
-static void read_ready(int fd, char *buf, size_t len)
-{
-	size_t got = 0;
-	time_t end = time(NULL) + UP_TIMEOUT_S;
-
-	buf[0] = '\0';
-	while (got + 1 < len && time(NULL) < end) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		ssize_t n;
-
-		if (poll(&pfd, 1, 1000) <= 0)
-			continue;
-		n = read(fd, buf + got, len - 1 - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		buf[got] = '\0';
-		if (strchr(buf, '\n'))
-			break;
-	}
-}
-
 int cli_up(int argc, char **argv)
 {
 	struct daemon_opts o;
@@ -297,7 +274,9 @@ int cli_up(int argc, char **argv)
 		_exit(daemon_run(&o));
 	}
 	close(pfd[1]);
-	read_ready(pfd[0], msg, sizeof(msg));
+	/* the daemon's readiness line: "OK n" or "ERR why" ("" on exit) */
+	if (control_read_line(pfd[0], msg, sizeof(msg), UP_TIMEOUT_S * 1000))
+		msg[0] = '\0';
 	close(pfd[0]);
 	if (!strncmp(msg, "OK", 2)) {
 		printf("instance '%s' up: %d disk(s) served by pid %d; log "

@@ -63,7 +63,7 @@ void control_unlink(const char *instance)
 		unlink(sa.sun_path);
 }
 
-static int read_line(int fd, char *buf, size_t len, int timeout_ms)
+int control_read_line(int fd, char *buf, size_t len, int timeout_ms)
 {
 	size_t got = 0;
 
@@ -124,7 +124,7 @@ int control_serve_one(int lfd,
 		close(fd);
 		return -EPERM;
 	}
-	ret = read_line(fd, line, sizeof(line), 5000);
+	ret = control_read_line(fd, line, sizeof(line), 5000);
 	if (!ret) {
 		reply = handle(ctx, line);
 		ret = write_all(fd, json_object_to_json_string_ext(
@@ -160,7 +160,7 @@ struct json_object *control_request(const char *instance, const char *line,
 		errno = ret;
 		return NULL;
 	}
-	ret = read_line(fd, buf, sizeof(buf), timeout_s * 1000);
+	ret = control_read_line(fd, buf, sizeof(buf), timeout_s * 1000);
 	close(fd);
 	if (ret) {
 		errno = -ret;

@@ -28,4 +28,8 @@ int control_serve_one(int lfd,
 struct json_object *control_request(const char *instance, const char *line,
 				    int timeout_s);
 
+/* Read one line (without its newline) from fd, waiting at most timeout_ms
+ * for each piece.  0, or -ETIMEDOUT / -EIO when nothing came. */
+int control_read_line(int fd, char *buf, size_t len, int timeout_ms);
+
 #endif /* BLKXLATE_CONTROL_H */

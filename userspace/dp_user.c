@@ -22,6 +22,7 @@
 #include <sys/uio.h>
 
 #include <blkxlate/remap.h>
+#include <blkxlate/stats.h>
 
 #include "log.h"
 #include "queue.h"
@@ -184,40 +185,6 @@ int dp_user_queue_io(struct queue *q, unsigned int tag,
 	}
 }
 
-static void count_member_io(struct queue *q, unsigned int member,
-			    unsigned int op, bool fua, uint32_t sectors,
-			    int res)
-{
-	struct blkx_io_stats *ms;
-
-	if (!q->ld->member_stats)
-		return;
-	ms = &q->ld->member_stats[member];
-	switch (op) {
-	case UBLK_IO_OP_READ:
-		stats_add(&ms->reads, 1);
-		stats_add(&ms->read_sectors, res > 0 ? sectors : 0);
-		break;
-	case UBLK_IO_OP_WRITE:
-		stats_add(&ms->writes, 1);
-		stats_add(&ms->write_sectors, res > 0 ? sectors : 0);
-		break;
-	case UBLK_IO_OP_FLUSH:
-		stats_add(&ms->flushes, 1);
-		break;
-	case UBLK_IO_OP_DISCARD:
-		stats_add(&ms->discards, 1);
-		break;
-	case UBLK_IO_OP_WRITE_ZEROES:
-		stats_add(&ms->write_zeroes, 1);
-		break;
-	}
-	if (fua)
-		stats_add(&ms->fua_writes, 1);
-	if (res < 0)
-		stats_add(&ms->errors, 1);
-}
-
 void dp_user_io_done(struct queue *q, const struct io_uring_cqe *cqe)
 {
 	unsigned int tag = blkx_udata_tag(cqe->user_data);
@@ -243,7 +210,9 @@ void dp_user_io_done(struct queue *q, const struct io_uring_cqe *cqe)
 		if (io->result >= 0)
 			io->result = res;
 	}
-	count_member_io(q, member, op, fua, sectors, res);
+	if (q->ld->member_stats)
+		blkx_count_io(&q->ld->member_stats[member], op, fua, sectors,
+			      res < 0);
 	if (--io->pending == 0)
 		queue_commit(q, tag, io->result);
 }

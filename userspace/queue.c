@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <blkxlate/stats.h>
+
 #include "log.h"
 
 int queue_map_iods(struct queue *q)
@@ -107,43 +109,14 @@ int queue_fetch_all(struct queue *q)
 	return ret;
 }
 
-static void count_lun_io(struct blkx_io_stats *ls, const struct blkx_tag *t,
-			 int32_t res)
-{
-	uint64_t sectors = res > 0 ? t->nr_sectors : 0;
-
-	switch (t->op) {
-	case UBLK_IO_OP_READ:
-		stats_add(&ls->reads, 1);
-		stats_add(&ls->read_sectors, sectors);
-		break;
-	case UBLK_IO_OP_WRITE:
-		stats_add(&ls->writes, 1);
-		stats_add(&ls->write_sectors, sectors);
-		if (t->flags & BLKX_TAG_FUA)
-			stats_add(&ls->fua_writes, 1);
-		break;
-	case UBLK_IO_OP_FLUSH:
-		stats_add(&ls->flushes, 1);
-		break;
-	case UBLK_IO_OP_DISCARD:
-		stats_add(&ls->discards, 1);
-		break;
-	case UBLK_IO_OP_WRITE_ZEROES:
-		stats_add(&ls->write_zeroes, 1);
-		break;
-	}
-	if (res < 0)
-		stats_add(&ls->errors, 1);
-}
-
 int queue_commit(struct queue *q, unsigned int tag, int32_t res)
 {
 	struct blkx_tag *t = &q->tags[tag];
 	int ret;
 
 	if (q->ld->lun_stats)
-		count_lun_io(q->ld->lun_stats, t, res);
+		blkx_count_io(q->ld->lun_stats, t->op, t->flags & BLKX_TAG_FUA,
+			      t->nr_sectors, res < 0);
 	if (q->qstats)
 		stats_add(&q->qstats->user_commits, 1);
 	t->flags &= (__u8) ~(BLKX_TAG_OWNED | BLKX_TAG_FUA);

@@ -67,12 +67,11 @@ void daemon_reset_counters(struct daemon *d, uint32_t idx,
 		bpf_map_update_elem(d->maps.io_hist_fd, &k, &zero_hist,
 				    BPF_ANY);
 		for (size_t j = 0; j < pd->nr_members; j++) {
-			k = (d->slots.disks + pd->geo.first_member +
-			     (__u32)j) *
+			k = (d->slots.disks + pd->geo.first_member + (__u32)j) *
 				    BLKX_NR_TOPS +
 			    op;
-			bpf_map_update_elem(d->maps.io_hist_fd, &k,
-					    &zero_hist, BPF_ANY);
+			bpf_map_update_elem(d->maps.io_hist_fd, &k, &zero_hist,
+					    BPF_ANY);
 		}
 	}
 }
@@ -127,19 +126,23 @@ static int check_controllers(const struct settings *cur,
 		const struct settings *b = pass ? cur : nw;
 
 		for (size_t i = 0; i < a->nr_controllers; i++) {
-			const struct settings_controller *c = &a->controllers[i];
+			const struct settings_controller *c =
+				&a->controllers[i];
 			bool found = false;
 
 			for (size_t j = 0; j < b->nr_controllers; j++)
-				if (guid_equal(&c->instance_id,
-					       &b->controllers[j].instance_id) &&
+				if (guid_equal(
+					    &c->instance_id,
+					    &b->controllers[j].instance_id) &&
 				    c->protocol == b->controllers[j].protocol)
 					found = true;
 			if (!found) {
 				settings_error_set(
 					err,
-					"StorageCannotAddRemoveControllerAtRuntime",
-					pass ? c->path : "dynamic.storage_controllers",
+					"StorageCannotAddRemoveControllerAtRunt"
+					"ime",
+					pass ? c->path
+					     : "dynamic.storage_controllers",
 					"controller %s (%s) would be %s; "
 					"controllers cannot be added, removed "
 					"or change protocol while serving",
@@ -165,7 +168,8 @@ static int check_kept(struct daemon *d, const struct plan *np,
 			continue;
 		if (l->pd->lun->striped || pd->lun->striped)
 			settings_error_set(
-				err, "StripedStorageCannotChangeControllerAtRuntime",
+				err,
+				"StripedStorageCannotChangeControllerAtRuntime",
 				pd->lun->path,
 				"LUN %u of %s is striped and would change; a "
 				"striped LUN cannot change while served (its "
@@ -290,8 +294,8 @@ static int acquire(struct daemon *d, struct plan *np, struct change *c,
 		c->added[i] = l;
 		ret = program_disk(d, &np->disks[i], c->slot[i]);
 		if (!ret)
-			ret = lun_prepare(l, &d->env, &np->disks[i],
-					  c->slot[i], -1);
+			ret = lun_prepare(l, &d->env, &np->disks[i], c->slot[i],
+					  -1);
 		if (ret) {
 			settings_error_set(err, "StorageAttachDiskFailed",
 					   np->disks[i].lun->path,
@@ -370,8 +374,7 @@ static int commit(struct daemon *d, struct plan *np, struct change *c,
 	return 0;
 }
 
-static struct json_object *lun_json(const struct plan_disk *pd,
-				    const char *dev)
+static struct json_object *lun_json(const struct plan_disk *pd, const char *dev)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -391,8 +394,8 @@ static struct json_object *lun_json(const struct plan_disk *pd,
 static int adopt(struct daemon *d, struct settings *ns, struct plan *np,
 		 struct change *c, struct json_object *res)
 {
-	struct lun **luns = calloc(np->nr_disks ? np->nr_disks : 1,
-				   sizeof(*luns));
+	struct lun **luns =
+		calloc(np->nr_disks ? np->nr_disks : 1, sizeof(*luns));
 	struct json_object *added = json_object_new_array();
 	size_t kept = 0;
 
@@ -405,8 +408,8 @@ static int adopt(struct daemon *d, struct settings *ns, struct plan *np,
 					     : find_lun(d, &np->disks[i].key);
 
 		if (c->is_new[i])
-			json_object_array_add(
-				added, lun_json(&np->disks[i], l->bdev));
+			json_object_array_add(added,
+					      lun_json(&np->disks[i], l->bdev));
 		else
 			kept++;
 		l->pd = &np->disks[i];
@@ -460,9 +463,8 @@ static void find_removed(struct daemon *d, const struct plan *np,
 				       sizeof(np->disks[j].key));
 		c->removed[i] = !keep;
 		if (!keep) {
-			json_object_array_add(
-				list,
-				lun_json(d->luns[i]->pd, d->luns[i]->bdev));
+			json_object_array_add(list, lun_json(d->luns[i]->pd,
+							     d->luns[i]->bdev));
 			c->nr_removed++;
 		}
 	}
@@ -524,8 +526,8 @@ int daemon_reload(struct daemon *d, const char *path,
 	snprintf(d->config, sizeof(d->config), "%s", path);
 	update_meta(d);
 	daemon_write_state(d);
-	log_info("reloaded %s: %zu LUN(s) added, %zu removed", path,
-		 c.nr_added, c.nr_removed);
+	log_info("reloaded %s: %zu LUN(s) added, %zu removed", path, c.nr_added,
+		 c.nr_removed);
 	*result = res;
 	res = NULL;
 out:

@@ -82,20 +82,43 @@ struct fields {
 
 /* --- paths and messages ------------------------------------------------ */
 
+/*
+ * After a cut to fit a buffer, drop a last UTF-8 character that lost some
+ * of its bytes: messages and paths quote the input, and their JSON form
+ * must stay valid UTF-8.
+ */
+static void utf8_trim(char *s)
+{
+	size_t n = strlen(s), i = n, need;
+	unsigned char c;
+
+	/* back to the start of the last character */
+	while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80 && n - i < 3)
+		i--;
+	if (i == 0)
+		return;
+	c = (unsigned char)s[i - 1];
+	if (c < 0x80)
+		return;
+	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	if (n - (i - 1) < need)
+		s[i - 1] = '\0';
+}
+
 /* base.key; the document root has an empty base. Truncation only shortens
  * a label, so it is not an error. */
 static void path_field(char *out, const char *base, const char *key)
 {
 	if (snprintf(out, SETTINGS_PATH_LEN, "%s%s%s", base, *base ? "." : "",
 		     key) >= SETTINGS_PATH_LEN)
-		out[SETTINGS_PATH_LEN - 1] = '\0';
+		utf8_trim(out);
 }
 
 static void path_elem(char *out, const char *array_path, size_t idx)
 {
 	if (snprintf(out, SETTINGS_PATH_LEN, "%s[%zu]", array_path, idx) >=
 	    SETTINGS_PATH_LEN)
-		out[SETTINGS_PATH_LEN - 1] = '\0';
+		utf8_trim(out);
 }
 
 static void field_path(const struct fields *f, int i, char *out)
@@ -125,8 +148,12 @@ static const char *val_text(struct json_object *v, char *buf)
 		t = "?";
 	if (strlen(t) < VAL_LEN)
 		snprintf(buf, VAL_LEN, "%s", t);
-	else
-		snprintf(buf, VAL_LEN, "%.*s...", VAL_LEN - 4, t);
+	else {
+		memcpy(buf, t, VAL_LEN - 4); /* t is longer */
+		buf[VAL_LEN - 4] = '\0';
+		utf8_trim(buf);
+		strcat(buf, "...");
+	}
 	return buf;
 }
 
@@ -136,6 +163,7 @@ static int vfail(struct pctx *c, const char *id, const char *path,
 	char msg[sizeof(c->err->message)];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	utf8_trim(msg);
 	settings_error_set(c->err, id, path, "%s %s", path_short(path), msg);
 	return -EINVAL;
 }
@@ -197,13 +225,16 @@ static int warn(struct pctx *c, const char *path, const char *fmt, ...)
 		c->warn_cap = cap;
 	}
 	w = &s->warnings[s->nr_warnings++];
-	snprintf(w->path, sizeof(w->path), "%s", path);
+	if (snprintf(w->path, sizeof(w->path), "%s", path) >=
+	    (int)sizeof(w->path))
+		utf8_trim(w->path);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	utf8_trim(msg);
 	if (snprintf(w->message, sizeof(w->message), "%s %s", path_short(path),
 		     msg) >= (int)sizeof(w->message))
-		w->message[sizeof(w->message) - 1] = '\0'; /* a label: cut */
+		utf8_trim(w->message); /* a label: cut */
 	return 0;
 }
 
@@ -1432,7 +1463,10 @@ static int parse_json_text(struct pctx *c, const char *text, size_t len,
 	tok = json_tokener_new();
 	if (!tok)
 		return oom(c);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	/* strict JSON, valid UTF-8: whatever the input holds comes back in
+	 * messages and paths, which must be valid JSON themselves */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+					    JSON_TOKENER_VALIDATE_UTF8);
 	/* The NUL too: it ends a top-level number instead of "continue". */
 	*out = json_tokener_parse_ex(tok, text, (int)len + 1);
 	jerr = json_tokener_get_error(tok);
@@ -1762,9 +1796,13 @@ void settings_error_set(struct settings_error *err, const char *name,
 	/* name may be given with or without the category. */
 	snprintf(err->error_id, sizeof(err->error_id), "%s%s",
 		 strchr(name, '.') ? "" : "Configuration.", name);
-	snprintf(err->path, sizeof(err->path), "%s", path ? path : "");
+	if (snprintf(err->path, sizeof(err->path), "%s", path ? path : "") >=
+	    (int)sizeof(err->path))
+		utf8_trim(err->path);
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	if (vsnprintf(err->message, sizeof(err->message), fmt, ap) >=
+	    (int)sizeof(err->message))
+		utf8_trim(err->message);
 	va_end(ap);
 }
 

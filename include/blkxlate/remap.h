@@ -33,7 +33,12 @@ static __always_inline int blkx_disk_ok(const struct blkx_disk *d)
 {
 	if (d->nr_members == 0 || d->nr_members > BLKX_MAX_DISK_MEMBERS)
 		return 0;
-	if (d->nr_members > 1 && d->chunk_sectors == 0)
+	if (d->nr_members > 1 &&
+	    (d->chunk_sectors == 0 || d->member_sectors % d->chunk_sectors))
+		return 0; /* members hold whole chunks */
+	/* with at most 32 (2^5) members, below 2^58 sectors (2^67 bytes) per
+	 * member no product or sum of this math wraps */
+	if (d->member_sectors >> 58)
 		return 0;
 	if (d->size_sectors > d->member_sectors * d->nr_members)
 		return 0;
@@ -148,13 +153,14 @@ static __always_inline int blkx_remap_single(const struct blkx_disk *d,
 	if (nr == 0)
 		return 0;
 	len = blkx_remap_one(d, sector, nr, seg);
-	if (len < nr)
-		return -BLKX_E2BIG;
+	/* the checks of blkx_remap(), in its order */
 	if (len > 0xffffffffULL)
 		return -BLKX_ERANGE;
 	if (seg->member >= d->nr_members ||
 	    seg->member_sector + len > d->member_sectors)
 		return -BLKX_EIO;
+	if (len < nr)
+		return -BLKX_E2BIG;
 	seg->nr_sectors = (__u32)len;
 	seg->req_offset = 0;
 	return 1;

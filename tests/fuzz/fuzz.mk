@@ -117,9 +117,12 @@ fuzz-replay: fuzz-build
 		log=$(FUZZ_DIR)/$$t-replay.log; art=$(FUZZ_DIR)/artifacts/$$t/; \
 		mkdir -p $$art; \
 		n=$$(ls tests/fuzz/corpus/$$t | wc -l); \
+		fixed=$$(ls tests/fuzz/crashes/$$t-* 2>/dev/null); \
+		n=$$((n + $$(echo "$$fixed" | grep -c .))); \
 		if ! $(FUZZ_ENV) $(FUZZ_DIR)/fuzz_$$t -runs=0 \
 			-artifact_prefix=$$art tests/fuzz/corpus/$$t \
-			>$$log 2>&1; then \
+			>$$log 2>&1 || { [ -z "$$fixed" ] || \
+			! $(FUZZ_ENV) $(FUZZ_DIR)/fuzz_$$t $$fixed >>$$log 2>&1; }; then \
 			tail -n 40 $$log; crashes=$$((crashes + 1)); \
 			echo "fuzz-replay $$t: crash; reproducer in $$art"; \
 		fi; \

@@ -17,9 +17,9 @@
  *            the model.
  *   both:    parsing again without an error object gives the same result.
  *
- * BLKX_FUZZ_STRICT=1 in the environment adds the checks of reported, not
- * yet fixed findings (see tests/fuzz/README.md): for valid UTF-8 input the
- * error JSON and the warnings must be valid UTF-8 too.
+ * The checks of the findings of the first runs (see tests/fuzz/README.md;
+ * fixed since) are on: for valid UTF-8 input the error JSON and the
+ * warnings must be valid UTF-8 too.  BLKX_FUZZ_STRICT=0 turns them off.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -50,7 +50,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	strict = e && *e && strcmp(e, "0");
+	strict = !e || strcmp(e, "0"); /* BLKX_FUZZ_STRICT=0: the old rules */
 	return 0;
 }
 

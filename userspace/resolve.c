@@ -593,37 +593,59 @@ static int ctrl_set(struct nvme_ctrl_ref *c, const char *dir, const char *name)
 	return 0;
 }
 
-/* The one NVMe controller below device directory TOP (VMBus or PCI). */
-static int nvme_ctrl_below(struct rs *r, const char *top, const char *what,
-			   struct nvme_ctrl_ref *c)
+/*
+ * The one directory below device directory TOP that MATCH accepts, at most
+ * RESOLVE_SEARCH_DEPTH levels down.  KIND ("an NVMe controller") and MANY
+ * ("NVMe controllers") name it in errors, LOOKED_FOR says what was sought.
+ * On success *OUT is the caller's to free.
+ */
+static int one_below(struct rs *r, const char *top, const char *what,
+		     match_fn match, const char *kind, const char *looked_for,
+		     const char *many, struct found **out)
 {
 	static const char field[] = "device_path";
 	char list[LIST_LEN];
 	struct found *f;
-	int ret;
+	int n;
 
+	*out = NULL;
 	f = calloc(1, sizeof(*f));
 	if (!f) {
 		rs_fail(r, ERR_NOT_FOUND, field, "out of memory");
 		return -ENOMEM;
 	}
-	search_below(top, "", RESOLVE_SEARCH_DEPTH, match_nvme_ctrl, f);
+	search_below(top, "", RESOLVE_SEARCH_DEPTH, match, f);
+	if (f->n == 1) {
+		*out = f;
+		return 0;
+	}
 	found_list(f, list, sizeof(list));
-	if (f->n == 0)
-		ret = rs_fail(r, ERR_UNSUPPORTED, field,
-			      "%s is not an NVMe controller: no nvme/nvmeN "
-			      "within %d levels below %s",
-			      what, RESOLVE_SEARCH_DEPTH, top);
-	else if (f->n > 1)
-		ret = rs_fail(r, ERR_NOT_FOUND, field,
-			      "%s is ambiguous: several NVMe controllers below "
-			      "it (%s)",
-			      what, list);
-	else if (ctrl_set(c, f->path[0], f->name[0]))
-		ret = rs_fail(r, ERR_NOT_FOUND, field, "%s: path too long",
-			      what);
-	else
-		ret = 0;
+	n = f->n;
+	free(f);
+	if (n == 0)
+		return rs_fail(r, ERR_UNSUPPORTED, field,
+			       "%s is not %s: no %s within %d levels below %s",
+			       what, kind, looked_for, RESOLVE_SEARCH_DEPTH,
+			       top);
+	return rs_fail(r, ERR_NOT_FOUND, field,
+		       "%s is ambiguous: several %s below it (%s)", what, many,
+		       list);
+}
+
+/* The one NVMe controller below device directory TOP (VMBus or PCI). */
+static int nvme_ctrl_below(struct rs *r, const char *top, const char *what,
+			   struct nvme_ctrl_ref *c)
+{
+	struct found *f;
+	int ret;
+
+	ret = one_below(r, top, what, match_nvme_ctrl, "an NVMe controller",
+			"nvme/nvmeN", "NVMe controllers", &f);
+	if (ret)
+		return ret;
+	if (ctrl_set(c, f->path[0], f->name[0]))
+		ret = rs_fail(r, ERR_NOT_FOUND, "device_path",
+			      "%s: path too long", what);
 	free(f);
 	return ret;
 }
@@ -900,32 +922,16 @@ static int resolve_nvme(struct rs *r, struct resolved_dev *out)
 static int scsi_host_below(struct rs *r, const char *top, const char *what,
 			   uint32_t *host)
 {
-	static const char field[] = "device_path";
-	char list[LIST_LEN];
 	struct found *f;
-	int ret = 0;
+	int ret;
 
-	f = calloc(1, sizeof(*f));
-	if (!f) {
-		rs_fail(r, ERR_NOT_FOUND, field, "out of memory");
-		return -ENOMEM;
-	}
-	search_below(top, "", RESOLVE_SEARCH_DEPTH, match_scsi_host, f);
-	found_list(f, list, sizeof(list));
-	if (f->n == 0)
-		ret = rs_fail(r, ERR_UNSUPPORTED, field,
-			      "%s is not a SCSI controller: no hostN within %d "
-			      "levels below %s",
-			      what, RESOLVE_SEARCH_DEPTH, top);
-	else if (f->n > 1)
-		ret = rs_fail(r, ERR_NOT_FOUND, field,
-			      "%s is ambiguous: several SCSI hosts below it "
-			      "(%s)",
-			      what, list);
-	else
-		name_num(f->name[0], "host", host);
+	ret = one_below(r, top, what, match_scsi_host, "a SCSI controller",
+			"hostN", "SCSI hosts", &f);
+	if (ret)
+		return ret;
+	name_num(f->name[0], "host", host);
 	free(f);
-	return ret;
+	return 0;
 }
 
 /* device_path -> SCSI host number: VMBus GUID, hostN / N, PCI address. */

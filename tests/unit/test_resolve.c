@@ -673,6 +673,19 @@ static void test_nvme_pci_not_nvme(void **state)
 		   "PCI device 0000:00:06.0 is not an NVMe controller", NULL);
 }
 
+static void test_nvme_pci_two_ctrls(void **state)
+{
+	struct fx *f = *state;
+
+	/* a second controller below the same PCI function */
+	mkdirs(f->sys, "devices/pci0000:00/0000:00:04.0/nvme/nvme9");
+	expect_err(f, resolve(f, SETTINGS_DEV_NVME, "0000:00:04.0", 1),
+		   ERR_NOT_FOUND, "device_path",
+		   "PCI device 0000:00:04.0 is ambiguous: several NVMe "
+		   "controllers below it (",
+		   "nvme9");
+}
+
 static void test_nvme_vmbus_not_nvme(void **state)
 {
 	struct fx *f = *state;
@@ -862,6 +875,18 @@ static void test_vscsi_pci_not_scsi(void **state)
 	expect_err(f, resolve(f, SETTINGS_DEV_VSCSI, "0000:00:04.0", 0),
 		   ERR_UNSUPPORTED, "device_path",
 		   "PCI device 0000:00:04.0 is not a SCSI controller", NULL);
+}
+
+static void test_vscsi_pci_two_hosts(void **state)
+{
+	struct fx *f = *state;
+
+	mkdirs(f->sys, "devices/pci0000:00/0000:00:06.0/virtio2/host5");
+	expect_err(f, resolve(f, SETTINGS_DEV_VSCSI, "0000:00:06.0", 0),
+		   ERR_NOT_FOUND, "device_path",
+		   "PCI device 0000:00:06.0 is ambiguous: several SCSI hosts "
+		   "below it (",
+		   "host5");
 }
 
 static void test_vscsi_vmbus_not_scsi(void **state)
@@ -1054,6 +1079,7 @@ int main(void)
 		T(test_nvme_dangling_block_link),
 		T(test_nvme_pci_not_found),
 		T(test_nvme_pci_not_nvme),
+		T(test_nvme_pci_two_ctrls),
 		T(test_nvme_vmbus_not_nvme),
 		T(test_nvme_vmbus_not_found),
 		T(test_nvme_missing_attribute),
@@ -1070,6 +1096,7 @@ int main(void)
 		T(test_vscsi_not_a_disk),
 		T(test_vscsi_disk_not_bound),
 		T(test_vscsi_pci_not_scsi),
+		T(test_vscsi_pci_two_hosts),
 		T(test_vscsi_vmbus_not_scsi),
 		T(test_file_regular),
 		T(test_file_missing),

@@ -5,8 +5,9 @@
  * devices in trace_devs only: counters and log2 latency histograms per
  * device and operation in io_hist; while `blkxlate trace` runs, one remap
  * event per member I/O in trace_events, with the guest sector it serves
- * (the inverse of the stripe math).  nvme:nvme_complete_rq, where the nvme
- * driver is loaded, counts NVMe commands and errors per member.
+ * (the inverse of the stripe math).  nvme:nvme_setup_cmd and
+ * nvme:nvme_complete_rq, where the nvme driver is loaded, count NVMe
+ * commands, errors and device time per member.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_core_read.h>
@@ -35,8 +36,18 @@ struct request {
 	unsigned long long __sector;
 } __attribute__((preserve_access_index));
 
+struct trace_event_raw_nvme_setup_cmd {
+	char disk[32];
+	int ctrl_id;
+	int qid;
+	__u16 cid;
+} __attribute__((preserve_access_index));
+
 struct trace_event_raw_nvme_complete_rq {
 	char disk[32];
+	int ctrl_id;
+	int qid;
+	__u16 cid;
 	__u8 retries;
 	__u16 status;
 } __attribute__((preserve_access_index));
@@ -56,6 +67,30 @@ struct {
 	__type(key, __u64);
 	__type(value, __u64);
 } rq_start SEC(".maps");
+
+/* set-up time of each traced NVMe command in flight, by controller, queue
+ * and command id */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} nvme_start SEC(".maps");
+
+static __always_inline __u64 nvme_cmd_key(int ctrl_id, int qid, __u16 cid)
+{
+	return (__u64)(__u32)ctrl_id << 40 | (__u64)(qid & 0xffffff) << 16 |
+	       cid;
+}
+
+/* The member index of NVMe namespace DISK (a tracepoint's disk name). */
+static __always_inline __u32 *nvme_member(const char *disk)
+{
+	char name[32] = {}; /* the whole key counts: zero past the NUL */
+
+	bpf_probe_read_kernel_str(name, sizeof(name), disk);
+	return bpf_map_lookup_elem(&trace_nvme, name);
+}
 
 static __always_inline struct blkx_trace_dev *traced(struct request *rq)
 {
@@ -190,15 +225,35 @@ int BPF_PROG(blkx_rq_complete, struct request *rq, __u8 error,
 	return 0;
 }
 
+SEC("tracepoint/nvme/nvme_setup_cmd")
+int blkx_nvme_setup(struct trace_event_raw_nvme_setup_cmd *tp)
+{
+	struct blkx_nvme_stats *ns;
+	__u64 key, now;
+	__u32 *mi;
+
+	mi = nvme_member(tp->disk);
+	if (!mi)
+		return 0;
+	ns = bpf_map_lookup_elem(&nvme_stats, mi);
+	if (!ns)
+		return 0;
+	__sync_fetch_and_add(&ns->issued, 1);
+	key = nvme_cmd_key(BPF_CORE_READ(tp, ctrl_id), BPF_CORE_READ(tp, qid),
+			   BPF_CORE_READ(tp, cid));
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&nvme_start, &key, &now, BPF_ANY);
+	return 0;
+}
+
 SEC("tracepoint/nvme/nvme_complete_rq")
 int blkx_nvme_complete(struct trace_event_raw_nvme_complete_rq *tp)
 {
 	struct blkx_nvme_stats *ns;
-	char name[32] = {}; /* the whole key counts: zero past the NUL */
+	__u64 key, *start;
 	__u32 *mi;
 
-	bpf_probe_read_kernel_str(name, sizeof(name), tp->disk);
-	mi = bpf_map_lookup_elem(&trace_nvme, name);
+	mi = nvme_member(tp->disk);
 	if (!mi)
 		return 0;
 	ns = bpf_map_lookup_elem(&nvme_stats, mi);
@@ -209,5 +264,13 @@ int blkx_nvme_complete(struct trace_event_raw_nvme_complete_rq *tp)
 		__sync_fetch_and_add(&ns->errors, 1);
 	if (BPF_CORE_READ(tp, retries))
 		__sync_fetch_and_add(&ns->retries, 1);
+	key = nvme_cmd_key(BPF_CORE_READ(tp, ctrl_id), BPF_CORE_READ(tp, qid),
+			   BPF_CORE_READ(tp, cid));
+	start = bpf_map_lookup_elem(&nvme_start, &key);
+	if (start) {
+		__sync_fetch_and_add(&ns->timed, 1);
+		__sync_fetch_and_add(&ns->lat_ns, bpf_ktime_get_ns() - *start);
+		bpf_map_delete_elem(&nvme_start, &key);
+	}
 	return 0;
 }

@@ -78,6 +78,7 @@ struct target_name {
 	char label[80];	 /* "SCSI <guid> 0" or "  member 1" */
 	char device[64]; /* /dev/ublkb0, /dev/nvme0n1 */
 	uint32_t disk;
+	uint32_t mi; /* a member's index in members and nvme_stats */
 	bool member;
 };
 
@@ -116,6 +117,7 @@ static int load_names(const struct maps *m, uint32_t nr_disks,
 			 mem.index);
 		snprintf(t->device, sizeof(t->device), "%s", mem.device);
 		t->disk = mem.disk;
+		t->mi = mi;
 		t->member = true;
 	}
 	return 0;
@@ -205,6 +207,33 @@ static void target_stats(const struct blkx_hist *a, const struct blkx_hist *b,
 	out->p99 = percentile(out->slots, 0.99);
 }
 
+/* A member's NVMe command counters (nvme:nvme_setup_cmd/complete_rq),
+ * totals since the daemon started; NULL where it saw no NVMe command. */
+static struct json_object *nvme_json(int nvme_fd, uint32_t mi)
+{
+	struct blkx_nvme_stats ns = {0};
+	struct json_object *o;
+
+	if (nvme_fd < 0 || bpf_map_lookup_elem(nvme_fd, &mi, &ns) ||
+	    (!ns.issued && !ns.cmds))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "issued",
+			       json_object_new_int64((int64_t)ns.issued));
+	json_object_object_add(o, "completed",
+			       json_object_new_int64((int64_t)ns.cmds));
+	json_object_object_add(o, "errors",
+			       json_object_new_int64((int64_t)ns.errors));
+	json_object_object_add(o, "retried",
+			       json_object_new_int64((int64_t)ns.retries));
+	json_object_object_add(
+		o, "avg_device_us",
+		json_object_new_double(ns.timed ? (double)ns.lat_ns /
+							  (double)ns.timed / 1e3
+						: 0));
+	return o;
+}
+
 static bool wanted(const uint32_t *filter, int nf, uint32_t disk)
 {
 	for (int i = 0; i < nf; i++)
@@ -216,7 +245,7 @@ static bool wanted(const uint32_t *filter, int nf, uint32_t disk)
 static void print_round(const struct target_name *names, const uint32_t *order,
 			uint32_t n, const struct blkx_hist *a,
 			const struct blkx_hist *b, double dt,
-			const uint32_t *filter, int nf, bool json)
+			const uint32_t *filter, int nf, int nvme_fd, bool json)
 {
 	struct json_object *arr = json ? json_object_new_array() : NULL;
 
@@ -260,6 +289,13 @@ static void print_round(const struct target_name *names, const uint32_t *order,
 					       json_object_new_double(s.p50));
 			json_object_object_add(o, "p99_us",
 					       json_object_new_double(s.p99));
+			if (names[t].member) {
+				struct json_object *nv =
+					nvme_json(nvme_fd, names[t].mi);
+
+				if (nv)
+					json_object_object_add(o, "nvme", nv);
+			}
 			json_object_array_add(arr, o);
 			continue;
 		}
@@ -457,7 +493,7 @@ int cli_stats(int argc, char **argv)
 		if (snapshot(m.io_hist_fd, total * BLKX_NR_TOPS, b))
 			goto out;
 		print_round(names, order, n, a, b, dt, filter, o.nr_luns,
-			    o.json);
+			    m.nvme_stats_fd, o.json);
 		memcpy(a, b, (size_t)total * BLKX_NR_TOPS * sizeof(*a));
 		if (o.watch && !stop_requested && !o.json)
 			printf("\n");

@@ -194,7 +194,10 @@ static void start_tracing(struct daemon *d)
 		return;
 	}
 	log_info("tracing block I/O of %zu disk(s) and their members%s",
-		 d->nr_luns, d->tracer.nvme ? " (and NVMe completions)" : "");
+		 d->nr_luns,
+		 !d->tracer.nvme	? ""
+		 : d->tracer.nvme_setup ? " (and NVMe set-up and completions)"
+					: " (and NVMe completions)");
 }
 
 static struct json_object *state_json(const struct daemon *d)

@@ -12,6 +12,22 @@
 #include "maps.h"
 #include "trace.skel.h"
 
+/* Whether the nvme driver's tracepoint NAME exists (tracefs or debugfs). */
+static bool nvme_tracepoint(const char *name)
+{
+	static const char *const roots[] = {"/sys/kernel/tracing",
+					    "/sys/kernel/debug/tracing"};
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		snprintf(path, sizeof(path), "%s/events/nvme/%s", roots[i],
+			 name);
+		if (!access(path, F_OK))
+			return true;
+	}
+	return false;
+}
+
 int trace_start(struct tracer *t, const char *pin_dir, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
@@ -26,14 +42,13 @@ int trace_start(struct tracer *t, const char *pin_dir, char *err, size_t errlen)
 			 strerror(-ret));
 		return ret;
 	}
-	/* NVMe counting only where the nvme driver has its tracepoint */
+	/* NVMe counting only where the nvme driver has its tracepoints */
 	t->nvme = !access("/sys/kernel/btf/nvme_core", F_OK) &&
-		  (!access("/sys/kernel/tracing/events/nvme/nvme_complete_rq",
-			   F_OK) ||
-		   !access("/sys/kernel/debug/tracing/events/nvme/"
-			   "nvme_complete_rq",
-			   F_OK));
+		  nvme_tracepoint("nvme_complete_rq");
+	t->nvme_setup = t->nvme && nvme_tracepoint("nvme_setup_cmd");
 	bpf_program__set_autoload(t->skel->progs.blkx_nvme_complete, t->nvme);
+	bpf_program__set_autoload(t->skel->progs.blkx_nvme_setup,
+				  t->nvme_setup);
 	ret = maps_match_pins(t->skel->obj, pin_dir);
 	if (!ret)
 		ret = trace_bpf__load(t->skel);
@@ -61,6 +76,15 @@ int trace_start(struct tracer *t, const char *pin_dir, char *err, size_t errlen)
 			t->nvme = false;
 		}
 		t->skel->links.blkx_nvme_complete = l;
+	}
+	if (t->nvme && t->nvme_setup) {
+		l = bpf_program__attach(t->skel->progs.blkx_nvme_setup);
+		if (!l) {
+			log_warn("nvme:nvme_setup_cmd not traced: %s",
+				 strerror(errno));
+			t->nvme_setup = false;
+		}
+		t->skel->links.blkx_nvme_setup = l;
 	}
 	return 0;
 fail:

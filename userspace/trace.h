@@ -17,7 +17,8 @@ struct trace_bpf;
 
 struct tracer {
 	struct trace_bpf *skel;
-	bool nvme; /* nvme:nvme_complete_rq attached */
+	bool nvme;	 /* nvme:nvme_complete_rq attached */
+	bool nvme_setup; /* nvme:nvme_setup_cmd attached, too */
 };
 
 /* Load and attach (block tracepoints; the nvme one where it exists)

@@ -196,11 +196,14 @@ struct blkx_hist {
 	__u64 slots[BLKX_HIST_SLOTS]; /* completions by log2(latency in us) */
 };
 
-/* nvme_stats value, per member (nvme:nvme_complete_rq) */
+/* nvme_stats value, per member (nvme:nvme_setup_cmd, nvme_complete_rq) */
 struct blkx_nvme_stats {
-	__u64 cmds;
+	__u64 cmds;   /* completed */
 	__u64 errors; /* NVMe status != 0 */
 	__u64 retries;
+	__u64 issued; /* set up for the controller */
+	__u64 timed;  /* completions whose set-up was seen */
+	__u64 lat_ns; /* their device time, set-up to completion, summed */
 };
 
 /* trace_ctl (one entry): remap events flow while readers > 0 */

@@ -299,6 +299,15 @@ r=$(bpftool map lookup pinned $P/trace_ctl key 0 0 0 0 | tr -d ' \n' | sed -n 's
 if grep -q 'NVMe completions' /run/blkxlate/default.log; then
 	c=$(bpftool map dump pinned $P/nvme_stats | tr -d ' \n' | grep -o '"cmds":[0-9]*' | sed 's/.*://' | awk '{ s += $1 } END { print s + 0 }')
 	[ "$c" -gt 0 ] && pass "nvme:nvme_complete_rq counted $c NVMe commands" || fail "nvme_stats empty"
+	NV=$(bpftool map dump pinned $P/nvme_stats | tr -d ' \n')
+	nsum() { printf '%s' "$NV" | grep -o "\"$1\":[0-9]*" | sed 's/.*://' | awk '{ s += $1 } END { print s + 0 }'; }
+	iss=$(nsum issued) tim=$(nsum timed) lat=$(nsum lat_ns)
+	[ "$iss" -gt 0 ] && [ "$tim" -gt 0 ] && [ "$lat" -gt 0 ] &&
+		pass "nvme:nvme_setup_cmd: $iss issued, $tim timed, ${lat} ns device time (bpftool field names)" ||
+		fail "nvme_setup_cmd counters: issued $iss timed $tim lat_ns $lat completed $c"
+	run blkxlate stats --json --interval 1
+	a=$(printf '%s' "$OUT" | tr -d ' \n' | grep -o '"nvme":{"issued":[0-9]*,"completed":[0-9]*,"errors":0,"retried":[0-9]*,"avg_device_us":[0-9.]*' | head -1)
+	[ -n "$a" ] && pass "stats --json: a member's NVMe counters: $a" || fail "stats --json: no member nvme counters: $OUT"
 else
 	fail "nvme:nvme_complete_rq was not attached: $(grep -i trac /run/blkxlate/default.log)"
 fi

@@ -1,13 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * trace: what the guest disks and their members do, seen from the block
- * layer.  On block:block_rq_issue/complete (BTF tracepoints) for the
- * devices in trace_devs only: counters and log2 latency histograms per
- * device and operation in io_hist; while `blkxlate trace` runs, one remap
- * event per member I/O in trace_events, with the guest sector it serves
- * (the inverse of the stripe math).  nvme:nvme_setup_cmd and
- * nvme:nvme_complete_rq, where the nvme driver is loaded, count NVMe
- * commands, errors and device time per member.
+ * layer.  On block:block_rq_complete (a BTF tracepoint) for the devices in
+ * trace_devs only: counters and log2 latency histograms per device and
+ * operation in io_hist; while `blkxlate trace` runs, one remap event per
+ * member I/O in trace_events, with the guest sector it serves (the inverse
+ * of the stripe math).  nvme:nvme_setup_cmd and nvme:nvme_complete_rq,
+ * where the nvme driver is loaded, count NVMe commands, errors and retries
+ * per member.
+ *
+ * While no one reads, the cost is one program run per completed request
+ * (and per NVMe command): a hash lookup that drops every other device, and
+ * a few counter adds; block:block_rq_issue then stops at one array lookup.
+ * The histograms time a request from its start in the block layer
+ * (start_time_ns, kept for I/O accounting while the queue's iostats is on,
+ * the default), as iostat's await does, so nothing is stored per request
+ * in flight.  Only while `blkxlate trace` reads does block_rq_issue note
+ * when each member request went to its driver, and an event's latency is
+ * that service time, as biosnoop shows it.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_core_read.h>
@@ -34,20 +44,15 @@ struct request {
 	struct request_queue *q;
 	unsigned int cmd_flags;
 	unsigned long long __sector;
+	unsigned long long start_time_ns;
 } __attribute__((preserve_access_index));
 
 struct trace_event_raw_nvme_setup_cmd {
 	char disk[32];
-	int ctrl_id;
-	int qid;
-	__u16 cid;
 } __attribute__((preserve_access_index));
 
 struct trace_event_raw_nvme_complete_rq {
 	char disk[32];
-	int ctrl_id;
-	int qid;
-	__u16 cid;
 	__u8 retries;
 	__u16 status;
 } __attribute__((preserve_access_index));
@@ -60,28 +65,13 @@ struct trace_event_raw_nvme_complete_rq {
 #define REQ_OP_SECURE_ERASE 5
 #define REQ_OP_WRITE_ZEROES 9
 
-/* issue time of each traced request in flight */
+/* issue time of each member request in flight, while someone traces */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, __u64);
 } rq_start SEC(".maps");
-
-/* set-up time of each traced NVMe command in flight, by controller, queue
- * and command id */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u64);
-} nvme_start SEC(".maps");
-
-static __always_inline __u64 nvme_cmd_key(int ctrl_id, int qid, __u16 cid)
-{
-	return (__u64)(__u32)ctrl_id << 40 | (__u64)(qid & 0xffffff) << 16 |
-	       cid;
-}
 
 /* The member index of NVMe namespace DISK (a tracepoint's disk name). */
 static __always_inline __u32 *nvme_member(const char *disk)
@@ -134,32 +124,55 @@ static __always_inline __u32 log2_slot(__u64 us)
 	return slot;
 }
 
+static __always_inline struct blkx_trace_ctl *tracing_readers(void)
+{
+	struct blkx_trace_ctl *ctl;
+	__u32 zero = 0;
+
+	ctl = bpf_map_lookup_elem(&trace_ctl, &zero);
+	return ctl && ctl->readers ? ctl : NULL;
+}
+
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(blkx_rq_issue, struct request *rq)
 {
+	struct blkx_trace_dev *td;
 	__u64 key = (__u64)rq, now;
 
-	if (!traced(rq))
+	if (!tracing_readers())
+		return 0;
+	td = traced(rq);
+	if (!td || td->kind != BLKX_TRACE_MEMBER)
 		return 0;
 	now = bpf_ktime_get_ns();
 	bpf_map_update_elem(&rq_start, &key, &now, BPF_ANY);
 	return 0;
 }
 
+/* One remap event for a member request that completed at NOW, having
+ * started in the block layer at START (0: unknown). */
 static __always_inline void emit(const struct blkx_trace_dev *td,
-				 struct request *rq, int op, __u64 lat_ns,
-				 __u32 bytes, int error)
+				 struct request *rq, int op, __u64 start,
+				 __u64 now, __u32 bytes, int error)
 {
 	struct blkx_trace_event *ev;
 	struct blkx_trace_ctl *ctl;
 	struct blkx_member *m;
 	struct blkx_disk *d;
-	__u32 zero = 0, mi = td->member, di = td->disk;
-	__u64 ms;
+	__u32 mi = td->member, di = td->disk;
+	__u64 ms, key = (__u64)rq, *issued, lat_ns = 0;
 
-	ctl = bpf_map_lookup_elem(&trace_ctl, &zero);
-	if (!ctl || !ctl->readers)
+	ctl = tracing_readers();
+	if (!ctl)
 		return;
+	/* the service time where block_rq_issue saw this use of RQ */
+	issued = bpf_map_lookup_elem(&rq_start, &key);
+	if (issued && *issued >= start && *issued <= now)
+		lat_ns = now - *issued;
+	else if (start && start <= now)
+		lat_ns = now - start;
+	if (issued)
+		bpf_map_delete_elem(&rq_start, &key);
 	m = bpf_map_lookup_elem(&members, &mi);
 	d = bpf_map_lookup_elem(&disks, &di);
 	if (!m || !d)
@@ -170,7 +183,7 @@ static __always_inline void emit(const struct blkx_trace_dev *td,
 		return;
 	}
 	ms = BPF_CORE_READ(rq, __sector);
-	ev->ts_ns = bpf_ktime_get_ns();
+	ev->ts_ns = now;
 	ev->lat_ns = lat_ns;
 	ev->member_sector = ms;
 	ev->guest_sector =
@@ -190,18 +203,20 @@ int BPF_PROG(blkx_rq_complete, struct request *rq, __u8 error,
 	     unsigned int nr_bytes)
 {
 	struct blkx_trace_dev *td = traced(rq);
-	__u64 key = (__u64)rq, *start, lat_ns = 0;
+	__u64 start, now, lat_ns = 0;
 	struct blkx_hist *h;
+	int timed;
 	__u32 idx;
 	int op;
 
 	if (!td)
 		return 0;
-	start = bpf_map_lookup_elem(&rq_start, &key);
-	if (start) {
-		lat_ns = bpf_ktime_get_ns() - *start;
-		bpf_map_delete_elem(&rq_start, &key);
-	}
+	/* 0 where the queue keeps no I/O accounting (iostats off) */
+	start = BPF_CORE_READ(rq, start_time_ns);
+	now = bpf_ktime_get_ns();
+	timed = start && start <= now;
+	if (timed)
+		lat_ns = now - start;
 	op = trace_op(BPF_CORE_READ(rq, cmd_flags));
 	if (op < 0)
 		return 0;
@@ -213,7 +228,7 @@ int BPF_PROG(blkx_rq_complete, struct request *rq, __u8 error,
 	__sync_fetch_and_add(&h->bytes, nr_bytes);
 	if (error)
 		__sync_fetch_and_add(&h->errors, 1);
-	if (start) {
+	if (timed) {
 		__u32 slot = log2_slot(lat_ns / 1000);
 
 		__sync_fetch_and_add(&h->lat_sum_us, lat_ns / 1000);
@@ -221,7 +236,7 @@ int BPF_PROG(blkx_rq_complete, struct request *rq, __u8 error,
 			__sync_fetch_and_add(&h->slots[slot], 1);
 	}
 	if (td->kind == BLKX_TRACE_MEMBER)
-		emit(td, rq, op, lat_ns, nr_bytes, error);
+		emit(td, rq, op, start, now, nr_bytes, error);
 	return 0;
 }
 
@@ -229,20 +244,14 @@ SEC("tracepoint/nvme/nvme_setup_cmd")
 int blkx_nvme_setup(struct trace_event_raw_nvme_setup_cmd *tp)
 {
 	struct blkx_nvme_stats *ns;
-	__u64 key, now;
 	__u32 *mi;
 
 	mi = nvme_member(tp->disk);
 	if (!mi)
 		return 0;
 	ns = bpf_map_lookup_elem(&nvme_stats, mi);
-	if (!ns)
-		return 0;
-	__sync_fetch_and_add(&ns->issued, 1);
-	key = nvme_cmd_key(BPF_CORE_READ(tp, ctrl_id), BPF_CORE_READ(tp, qid),
-			   BPF_CORE_READ(tp, cid));
-	now = bpf_ktime_get_ns();
-	bpf_map_update_elem(&nvme_start, &key, &now, BPF_ANY);
+	if (ns)
+		__sync_fetch_and_add(&ns->issued, 1);
 	return 0;
 }
 
@@ -250,7 +259,6 @@ SEC("tracepoint/nvme/nvme_complete_rq")
 int blkx_nvme_complete(struct trace_event_raw_nvme_complete_rq *tp)
 {
 	struct blkx_nvme_stats *ns;
-	__u64 key, *start;
 	__u32 *mi;
 
 	mi = nvme_member(tp->disk);
@@ -264,13 +272,5 @@ int blkx_nvme_complete(struct trace_event_raw_nvme_complete_rq *tp)
 		__sync_fetch_and_add(&ns->errors, 1);
 	if (BPF_CORE_READ(tp, retries))
 		__sync_fetch_and_add(&ns->retries, 1);
-	key = nvme_cmd_key(BPF_CORE_READ(tp, ctrl_id), BPF_CORE_READ(tp, qid),
-			   BPF_CORE_READ(tp, cid));
-	start = bpf_map_lookup_elem(&nvme_start, &key);
-	if (start) {
-		__sync_fetch_and_add(&ns->timed, 1);
-		__sync_fetch_and_add(&ns->lat_ns, bpf_ktime_get_ns() - *start);
-		bpf_map_delete_elem(&nvme_start, &key);
-	}
 	return 0;
 }

@@ -226,11 +226,6 @@ static struct json_object *nvme_json(int nvme_fd, uint32_t mi)
 			       json_object_new_int64((int64_t)ns.errors));
 	json_object_object_add(o, "retried",
 			       json_object_new_int64((int64_t)ns.retries));
-	json_object_object_add(
-		o, "avg_device_us",
-		json_object_new_double(ns.timed ? (double)ns.lat_ns /
-							  (double)ns.timed / 1e3
-						: 0));
 	return o;
 }
 

@@ -202,8 +202,6 @@ struct blkx_nvme_stats {
 	__u64 errors; /* NVMe status != 0 */
 	__u64 retries;
 	__u64 issued; /* set up for the controller */
-	__u64 timed;  /* completions whose set-up was seen */
-	__u64 lat_ns; /* their device time, set-up to completion, summed */
 };
 
 /* trace_ctl (one entry): remap events flow while readers > 0 */

@@ -10,8 +10,14 @@
 #                  io_uring BPF loop; 7.1+ only)
 #   blkxlate-user  the same LUN served by `blkxlate up --dataplane user` (the
 #                  userspace io_uring loop)
+#   blkxlate-bpf-notrace, blkxlate-user-notrace
+#                  the same, with `--no-tracing`: the daemon's block/NVMe
+#                  tracepoint programs not attached.  Against the target
+#                  with them it measures what tracing costs while no one
+#                  reads (the "tracing cost" lines of the report).
 # BENCH_DATAPLANES says which blkxlate targets run ("bpf user" by default;
-# "user" on a kernel without the BPF path, e.g. 6.12).
+# "user" on a kernel without the BPF path, e.g. 6.12; tools/bench adds the
+# -notrace one of the first).
 # Both stripes and the daemon open the members exclusively, so they cannot
 # coexist: every repetition sets each target up, runs its fio jobs and takes
 # it down again, in the order raw, dm-stripe, blkxlate-bpf, blkxlate-user.
@@ -93,13 +99,13 @@ done
 BX_TARGETS=""
 for dp in $DATAPLANES; do
 	case "$dp" in
-	bpf | user) BX_TARGETS="$BX_TARGETS blkxlate-$dp" ;;
-	*) die "BENCH_DATAPLANES: '$dp' is not bpf or user" ;;
+	bpf | user | bpf-notrace | user-notrace) BX_TARGETS="$BX_TARGETS blkxlate-$dp" ;;
+	*) die "BENCH_DATAPLANES: '$dp' is not bpf, user, bpf-notrace or user-notrace" ;;
 	esac
 done
 [ -n "$BX_TARGETS" ] || die "BENCH_DATAPLANES is empty"
 HAVE_BPF=0
-case " $DATAPLANES " in *" bpf "*) HAVE_BPF=1 ;; esac
+case " $DATAPLANES " in *" bpf "* | *" bpf-notrace "*) HAVE_BPF=1 ;; esac
 HAVE_USER=0
 case " $DATAPLANES " in *" user "*) HAVE_USER=1 ;; esac
 # the kernel must have what was asked for: no silent fallback
@@ -184,10 +190,19 @@ dm_down() {
 json_field() {
 	tr ',{}' '\n\n\n' | sed -n "s/^ *\"$1\": *\"\{0,1\}\([^\"]*\)\"\{0,1\} *$/\1/p" | head -n 1
 }
-# bx_up DATAPLANE [DAEMON OPTIONS]
+# bx_up TARGET [DAEMON OPTIONS]: TARGET blkxlate-DATAPLANE[-notrace]
 bx_up() {
-	want=$1
+	want=${1#blkxlate-}
 	shift
+	tr_want=true
+	case "$want" in
+	*-notrace)
+		want=${want%-notrace}
+		tr_want=false
+		set -- "$@" --no-tracing
+		;;
+	esac
+	case " $* " in *" --no-tracing "*) tr_want=false ;; esac
 	out=$(blkxlate up --dataplane "$want" "$@" "$CONFIG" 2>&1) || {
 		echo "$out"
 		tail -n 20 /run/blkxlate/default.log 2>/dev/null || true
@@ -201,6 +216,9 @@ bx_up() {
 	BX_DP=$(echo "$st" | json_field dataplane)
 	[ "$BX_DP" = "$want" ] ||
 		die "blkxlate up --dataplane $want: status says the data path is '$BX_DP'"
+	BX_TRACING=$(echo "$st" | json_field tracing)
+	[ "$BX_TRACING" = "$tr_want" ] ||
+		die "blkxlate up --dataplane $want $*: status says tracing is '$BX_TRACING', not $tr_want"
 	BX_DEV=$(readlink -f "$LINK") || die "no $LINK after blkxlate up"
 	[ -b "$BX_DEV" ] || die "$LINK -> $BX_DEV is not a block device"
 }
@@ -456,7 +474,7 @@ check_stripe() {
 }
 
 describe() { # describe TARGET DEV EXTRA: one device line for the report
-	printf '%-14s %-13s scheduler: %-22s %s\n' "$1" "$2" \
+	printf '%-21s %-13s scheduler: %-22s %s\n' "$1" "$2" \
 		"$(sched_of "$2" | tr -s ' ' | sed 's/ $//')" "$3" >>"$W/devices"
 }
 
@@ -593,7 +611,7 @@ for rep in $(seq 1 "$REPS"); do
 	# C, D: blkxlate's striped LUN, the BPF path then the userspace path
 	for tg in $BX_TARGETS; do
 		# shellcheck disable=SC2086 # options split on purpose
-		bx_up "${tg#blkxlate-}" $BX_OPTS
+		bx_up "$tg" $BX_OPTS
 		check_stripe "$tg" "$BX_DEV"
 		# shellcheck disable=SC2086
 		run_tests "$tg" "$BX_DEV" "$rep" $MAIN_TESTS $QD1
@@ -609,7 +627,7 @@ for rep in $(seq 1 "$REPS"); do
 			# the daemon's block/NVMe tracepoint programs (one more BPF
 			# run per block request while they are attached)
 			ntp=$(bpftool prog show 2>/dev/null | grep -c ' name blkx_rq_\| name blkx_nvme' || true)
-			describe "$tg" "$BX_DEV" "(ublk: $bq queue(s) x depth $bd, $nq blk-mq hw queue(s), nr_requests $(cat "/sys/block/$b/queue/nr_requests"), zero copy $zc; data path $BX_DP: $why; $ntp tracing program(s) attached; daemon --dataplane ${tg#blkxlate-}${BX_OPTS})"
+			describe "$tg" "$BX_DEV" "(ublk: $bq queue(s) x depth $bd, $nq blk-mq hw queue(s), nr_requests $(cat "/sys/block/$b/queue/nr_requests"), zero copy $zc; data path $BX_DP: $why; $ntp tracing program(s) attached; daemon --dataplane $BX_DP${BX_OPTS}$([ "$BX_TRACING" = true ] || echo ' (tracing off)'))"
 			echo "$bq" >"$W/ublk_queues"
 			echo "$bd" >"$W/ublk_depth"
 			echo "$zc" >"$W/ublk_zc"
@@ -627,7 +645,7 @@ if [ "$PROFILE" = 1 ]; then
 		dm_down
 		for tg in $BX_TARGETS; do
 			# shellcheck disable=SC2086 # options split on purpose
-			bx_up "${tg#blkxlate-}" $BX_OPTS
+			bx_up "$tg" $BX_OPTS
 			trace_target "$tg" "$BX_DEV" randread4k seqread128k randread4k-qd1
 			bx_down
 		done
@@ -691,10 +709,10 @@ echo "ublk queues $(cat "$W/ublk_queues") x depth $(cat "$W/ublk_depth"), zero c
 echo "devices (scheduler as queue/scheduler shows it, the active one in []):"
 sed 's/^/  /' "$W/devices"
 echo
-printf '%-14s %-28s %-28s %-28s\n' target "randread4k QD$QD IOPS" "seqread128k QD$SEQ_QD MB/s" "randread4k QD1 IOPS (n=$qd1r)"
-printf '%-14s %-28s %-28s %-28s\n' "" "median (min-max)" "median (min-max)" "median (min-max)"
+printf '%-21s %-28s %-28s %-28s\n' target "randread4k QD$QD IOPS" "seqread128k QD$SEQ_QD MB/s" "randread4k QD1 IOPS (n=$qd1r)"
+printf '%-21s %-28s %-28s %-28s\n' "" "median (min-max)" "median (min-max)" "median (min-max)"
 for tg in $TARGETS; do
-	printf '%-14s %-28s %-28s %-28s\n' "$tg" "$(fmt "$(agg iops "$tg" randread4k)" 0)" \
+	printf '%-21s %-28s %-28s %-28s\n' "$tg" "$(fmt "$(agg iops "$tg" randread4k)" 0)" \
 		"$(fmt "$(agg mbps "$tg" seqread128k)" 1)" "$(fmt "$(agg iops "$tg" randread4k-qd1)" 0)"
 done
 # the ratio pairs that exist with these targets
@@ -703,6 +721,16 @@ PAIRS=""
 [ "$HAVE_BPF" = 0 ] || [ "$HAVE_USER" = 0 ] || PAIRS="blkxlate-bpf/blkxlate-user $PAIRS"
 [ "$HAVE_USER" = 0 ] || PAIRS="$PAIRS blkxlate-user/dm-stripe blkxlate-user/raw"
 PAIRS="$PAIRS dm-stripe/raw"
+# what the idle tracing programs cost: a path with them against without
+TPAIRS=""
+for dp in bpf user; do
+	case "$BX_TARGETS " in
+	*" blkxlate-$dp "*" blkxlate-$dp-notrace "* | *" blkxlate-$dp-notrace "*" blkxlate-$dp "*)
+		TPAIRS="$TPAIRS blkxlate-$dp/blkxlate-$dp-notrace"
+		;;
+	esac
+done
+PAIRS="$PAIRS$TPAIRS"
 echo
 echo "ratios of medians (paired per repetition: median (min-max)):"
 printf '  %-27s %-24s %-24s %-24s\n' "" randread4k seqread128k randread4k-qd1
@@ -738,6 +766,23 @@ say_goal "randread4k  blkxlate-bpf >= ${GOAL_BPF_USER_4K}x blkxlate-user" "$G1"
 say_goal "randread4k  blkxlate-bpf >= ${GOAL_BPF_DM_4K}x dm-stripe" "$G2"
 say_goal "seqread128k blkxlate-bpf >= ${GOAL_BPF_DM_128K}x dm-stripe" "$G3"
 say_goal "randread4k  blkxlate-user >= ${GOAL_USER_DM_4K}x dm-stripe (earlier goal)" "$G4"
+if [ -n "$TPAIRS" ]; then
+	echo
+	echo "tracing cost while no one reads (with the daemon's block/NVMe tracepoint programs"
+	echo "against without them, ratio of medians; cost = 1 - ratio, negative = within the noise):"
+	for p in $TPAIRS; do
+		a=${p%/*} b=${p#*/}
+		for t in $TESTS; do
+			tst=${t%%:*} f=${t#*:}
+			r=$(ratio "$(medof "$f" "$a" "$tst")" "$(medof "$f" "$b" "$tst")")
+			[ "$r" != - ] || continue
+			pr=$(paired "$f" "$tst" "$a" "$b")
+			printf '  %-22s %-15s %s x  cost %s%%  (paired per repetition %s-%s)\n' "${a#blkxlate-}" "$tst" "$r" \
+				"$(awk -v r="$r" 'BEGIN { printf "%.0f", (1 - r) * 100 }')" \
+				"$(echo "$pr" | cut -d' ' -f2)" "$(echo "$pr" | cut -d' ' -f3)"
+		done
+	done
+fi
 if [ "$HAVE_BPF" = 1 ]; then
 	echo
 	echo "READ/WRITE served in BPF on blkxlate-bpf (queue_stats, fio window of each run):"
@@ -753,11 +798,11 @@ echo "where the CPU goes (medians over the repetitions; guest CPU = both vCPUs, 
 echo "daemon = the blkxlate process: CPU (usr/sys ticks), run = on-CPU and rqwait = runnable but"
 echo "waiting for a CPU (schedstat); dcsw = its context switches; ublk = ublk requests (queue_stats);"
 echo "steps = loop_step runs; mrq = member requests after merging):"
-printf '  %-14s %-15s %5s %9s %7s %7s %7s %9s %8s %8s %8s %8s %8s %6s\n' target test busy% cpu_us/io csw/io mrq/io ublk/io dmn_us/io usr_us/io sys_us/io run_us/io rqwait/io dcsw/io steps
+printf '  %-21s %-15s %5s %9s %7s %7s %7s %9s %8s %8s %8s %8s %8s %6s\n' target test busy% cpu_us/io csw/io mrq/io ublk/io dmn_us/io usr_us/io sys_us/io run_us/io rqwait/io dcsw/io steps
 for tg in $TARGETS; do
 	for tst in randread4k seqread128k randread4k-qd1; do
 		[ "$(agg iops "$tg" "$tst" | cut -d' ' -f4)" != 0 ] || continue
-		printf '  %-14s %-15s %5s %9s %7s %7s %7s %9s %8s %8s %8s %8s %8s %6s\n' "$tg" "$tst" "$(med guest_busy_pct 0)" \
+		printf '  %-21s %-15s %5s %9s %7s %7s %7s %9s %8s %8s %8s %8s %8s %6s\n' "$tg" "$tst" "$(med guest_busy_pct 0)" \
 			"$(med cpu_us_per_io 1)" "$(med ctxsw_per_io 2)" "$(med member_rq_per_io 2)" "$(med ublk_rq_per_io 2)" \
 			"$(med daemon_cpu_us_per_io 1)" "$(med daemon_usr_us_per_io 1)" "$(med daemon_sys_us_per_io 1)" \
 			"$(med daemon_run_us_per_io 1)" "$(med daemon_runq_wait_us_per_io 1)" \
@@ -770,7 +815,7 @@ if [ "$PROFILE" = 1 ]; then
 	for tg in $BX_TARGETS; do
 		for tst in randread4k seqread128k randread4k-qd1; do
 			[ "$(agg iops "$tg" "$tst" | cut -d' ' -f4)" != 0 ] || continue
-			printf '  %-14s %-15s prog_us/io %s  us/run %s  runs/io %s\n' "$tg" "$tst" \
+			printf '  %-21s %-15s prog_us/io %s  us/run %s  runs/io %s\n' "$tg" "$tst" \
 				"$(med bpf_prog_us_per_io 1)" "$(med bpf_prog_us_per_run 1)" "$(med bpf_prog_runs_per_io 2)"
 			# the samples of every repetition together
 			grep " target=$tg test=$tst " "$RES" | sed -n 's/.* qthread_states=\([^ ]*\).*/\1/p' | tr ',' '\n' |
@@ -783,11 +828,11 @@ if [ "$PROFILE" = 1 ]; then
 		echo
 		echo "profile: traced runs (function_graph, one 2 s run each; durations include callees and"
 		echo "preemption, inflated by the tracing): per fio I/O, by the task that ran the function"
-		printf '  %-14s %-15s %-26s %-9s %9s %9s %9s\n' target test function task calls/io us/io us/call
+		printf '  %-21s %-15s %-26s %-9s %9s %9s %9s\n' target test function task calls/io us/io us/call
 		sed 's/^BENCHTRACE //' "$W/trace" | tr ' ' '\n' | awk -F= '
 			$1 == "target" { tg = $2 } $1 == "test" { ts = $2 } $1 == "fn" { fn = $2 } $1 == "task" { tk = $2 }
 			$1 == "calls_per_io" { c = $2 } $1 == "us_per_io" { u = $2 } $1 == "us_per_call" { k = $2 }
-			$1 == "lost" { printf "  %-14s %-15s %-26s %-9s %9s %9s %9s\n", tg, ts, fn, tk, c, u, k }'
+			$1 == "lost" { printf "  %-21s %-15s %-26s %-9s %9s %9s %9s\n", tg, ts, fn, tk, c, u, k }'
 	fi
 fi
 echo

@@ -733,7 +733,7 @@ done
 PAIRS="$PAIRS$TPAIRS"
 echo
 echo "ratios of medians (paired per repetition: median (min-max)):"
-printf '  %-27s %-24s %-24s %-24s\n' "" randread4k seqread128k randread4k-qd1
+printf '  %-36s %-24s %-24s %-24s\n' "" randread4k seqread128k randread4k-qd1
 for p in $PAIRS; do
 	a=${p%/*} b=${p#*/}
 	line=""
@@ -745,7 +745,7 @@ for p in $PAIRS; do
 		[ "$r" = - ] || cell="$r ($(echo "$pr" | awk '{ print $2 "-" $3 }'))"
 		line="$line$(printf '%-25s' "$cell")"
 	done
-	printf '  %-27s %s\n' "$p" "$line"
+	printf '  %-36s %s\n' "$p" "$line"
 done
 echo
 echo "goals (ratios of medians, this boot):"

@@ -1447,6 +1447,48 @@ static int json_fail(struct pctx *c, const char *src, const char *path,
 	return -EINVAL;
 }
 
+/*
+ * Offset of the first byte of s[0..n) that is not RFC 3629 UTF-8, or n.
+ * json-c's JSON_TOKENER_VALIDATE_UTF8 checks only the shape of each
+ * sequence (a lead byte and its continuation bytes); overlong forms,
+ * surrogates and code points above U+10FFFF pass it, and would then be
+ * quoted into messages and warnings that are not valid UTF-8.
+ */
+static size_t utf8_invalid_at(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i], lo = 0x80, hi = 0xbf;
+		size_t more;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			more = 1;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			more = 2;
+			lo = c == 0xe0 ? 0xa0 : 0x80; /* no overlong */
+			hi = c == 0xed ? 0x9f : 0xbf; /* no surrogate */
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			more = 3;
+			lo = c == 0xf0 ? 0x90 : 0x80; /* no overlong */
+			hi = c == 0xf4 ? 0x8f : 0xbf; /* <= U+10FFFF */
+		} else {
+			return i;
+		}
+		if (n - i <= more || s[i + 1] < lo || s[i + 1] > hi)
+			return i;
+		for (size_t k = 2; k <= more; k++)
+			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+				return i;
+		i += more + 1;
+	}
+	return n;
+}
+
 /* Parse one whole JSON document (nothing but whitespace after it). */
 static int parse_json_text(struct pctx *c, const char *text, size_t len,
 			   const char *src, const char *path,
@@ -1473,11 +1515,17 @@ static int parse_json_text(struct pctx *c, const char *text, size_t len,
 	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (jerr == json_tokener_success) {
+		size_t bad = utf8_invalid_at((const unsigned char *)text, len);
+
 		end += strspn(text + end, " \t\r\n");
-		if (end == len)
+		if (end == len && bad == len)
 			return 0;
 		json_object_put(*out);
 		*out = NULL;
+		if (bad < end)
+			return json_fail(c, src, path, text, bad,
+					 "invalid UTF-8 (an overlong form, a "
+					 "surrogate or above U+10FFFF)");
 		return json_fail(c, src, path, text, end,
 				 "unexpected data after the document");
 	}

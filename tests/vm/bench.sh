@@ -723,12 +723,11 @@ PAIRS=""
 PAIRS="$PAIRS dm-stripe/raw"
 # what the idle tracing programs cost: a path with them against without
 TPAIRS=""
+# (each membership tested on its own: two adjacent names share a space)
 for dp in bpf user; do
-	case "$BX_TARGETS " in
-	*" blkxlate-$dp "*" blkxlate-$dp-notrace "* | *" blkxlate-$dp-notrace "*" blkxlate-$dp "*)
-		TPAIRS="$TPAIRS blkxlate-$dp/blkxlate-$dp-notrace"
-		;;
-	esac
+	case "$BX_TARGETS " in *" blkxlate-$dp "*) ;; *) continue ;; esac
+	case "$BX_TARGETS " in *" blkxlate-$dp-notrace "*) ;; *) continue ;; esac
+	TPAIRS="$TPAIRS blkxlate-$dp/blkxlate-$dp-notrace"
 done
 PAIRS="$PAIRS$TPAIRS"
 echo

@@ -116,29 +116,11 @@ if [ "$HAVE_BPF" = 1 ] && [ "$auto_dp" != bpf ]; then
 fi
 
 # ------------------------------------------------------------ members ---
-# ctrl_by_serial SERIAL: /sys/class/nvme/nvmeX of that controller
-ctrl_by_serial() {
-	for c in /sys/class/nvme/nvme*; do
-		[ -r "$c/serial" ] || continue
-		if [ "$(sed 's/ *$//' "$c/serial")" = "$1" ]; then
-			echo "$c"
-			return 0
-		fi
-	done
-	return 1
-}
-# nvme_disk SERIAL NSID: the block device name (nvme1n2), by serial + nsid
+# nvme_disk SERIAL NSID: the block device name (nvme1n2), by serial + nsid,
+# through the daemon's own resolver
 nvme_disk() {
-	ctrl=$(ctrl_by_serial "$1") || return 1
-	for p in "$ctrl"/nvme*n*; do
-		[ -r "$p/nsid" ] || continue
-		if [ "$(cat "$p/nsid")" = "$2" ]; then
-			# a multipath path nvmeScCnN is served by the head nvmeSnN
-			echo "${p##*/}" | sed 's/c[0-9][0-9]*n/n/'
-			return 0
-		fi
-	done
-	return 1
+	dev=$(blkxlate resolve nvme "$1" "$2") || return 1
+	echo "${dev#/dev/}"
 }
 A1=$(nvme_disk BLKXLATE-A 1) || die "no NVMe namespace BLKXLATE-A nsid 1"
 C1=$(nvme_disk BLKXLATE-C 1) || die "no NVMe namespace BLKXLATE-C nsid 1"

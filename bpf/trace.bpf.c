@@ -73,13 +73,17 @@ struct {
 	__type(value, __u64);
 } rq_start SEC(".maps");
 
-/* The member index of NVMe namespace DISK (a tracepoint's disk name). */
-static __always_inline __u32 *nvme_member(const char *disk)
+/* The NVMe counters of the member that is namespace DISK (a tracepoint's
+ * disk name), or NULL when DISK is not one of ours. */
+static __always_inline struct blkx_nvme_stats *
+nvme_member_stats(const char *disk)
 {
 	char name[32] = {}; /* the whole key counts: zero past the NUL */
+	__u32 *mi;
 
 	bpf_probe_read_kernel_str(name, sizeof(name), disk);
-	return bpf_map_lookup_elem(&trace_nvme, name);
+	mi = bpf_map_lookup_elem(&trace_nvme, name);
+	return mi ? bpf_map_lookup_elem(&nvme_stats, mi) : NULL;
 }
 
 static __always_inline struct blkx_trace_dev *traced(struct request *rq)
@@ -243,13 +247,8 @@ int BPF_PROG(blkx_rq_complete, struct request *rq, __u8 error,
 SEC("tracepoint/nvme/nvme_setup_cmd")
 int blkx_nvme_setup(struct trace_event_raw_nvme_setup_cmd *tp)
 {
-	struct blkx_nvme_stats *ns;
-	__u32 *mi;
+	struct blkx_nvme_stats *ns = nvme_member_stats(tp->disk);
 
-	mi = nvme_member(tp->disk);
-	if (!mi)
-		return 0;
-	ns = bpf_map_lookup_elem(&nvme_stats, mi);
 	if (ns)
 		__sync_fetch_and_add(&ns->issued, 1);
 	return 0;
@@ -258,13 +257,8 @@ int blkx_nvme_setup(struct trace_event_raw_nvme_setup_cmd *tp)
 SEC("tracepoint/nvme/nvme_complete_rq")
 int blkx_nvme_complete(struct trace_event_raw_nvme_complete_rq *tp)
 {
-	struct blkx_nvme_stats *ns;
-	__u32 *mi;
+	struct blkx_nvme_stats *ns = nvme_member_stats(tp->disk);
 
-	mi = nvme_member(tp->disk);
-	if (!mi)
-		return 0;
-	ns = bpf_map_lookup_elem(&nvme_stats, mi);
 	if (!ns)
 		return 0;
 	__sync_fetch_and_add(&ns->cmds, 1);

@@ -36,32 +36,13 @@
 
 #include <blkxlate/remap.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			__builtin_trap();                                      \
-	} while (0)
+#include "fuzz.h"
 
 #define MAX_REQUESTS	 16
 #define SECTOR_MODEL_MAX 4096 /* per-sector model up to this many sectors */
 #define CHUNK_MODEL_MAX	 4096 /* per-chunk extent model up to this many */
 
 typedef unsigned __int128 u128;
-
-static bool strict;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	const char *e = getenv("BLKX_FUZZ_STRICT");
-
-	(void)argc;
-	(void)argv;
-	strict = !e || strcmp(e, "0"); /* BLKX_FUZZ_STRICT=0: the old rules */
-	return 0;
-}
 
 /* --- decoding the input ------------------------------------------------ */
 

@@ -29,30 +29,9 @@
 
 #include <json-c/json.h>
 
+#include "fuzz.h"
 #include "guid.h"
 #include "settings.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A broken invariant: a crash, so that libFuzzer keeps the input. */
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			__builtin_trap();                                      \
-	} while (0)
-
-static bool strict;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	const char *e = getenv("BLKX_FUZZ_STRICT");
-
-	(void)argc;
-	(void)argv;
-	strict = !e || strcmp(e, "0"); /* BLKX_FUZZ_STRICT=0: the old rules */
-	return 0;
-}
 
 /* --- strings ----------------------------------------------------------- */
 

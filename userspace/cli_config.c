@@ -19,19 +19,17 @@ struct config_opts {
 
 static void usage_validate(FILE *f)
 {
-	fprintf(f, "Usage: blkxlate validate [--json] CONFIG\n"
-		   "\n"
-		   "Check a VTL2 settings file against every rule of the "
-		   "settings model\n"
-		   "(fields, aliases, limits, duplicates).  Backings are not "
-		   "opened: use\n"
-		   "'blkxlate plan' for that.\n"
-		   "\n"
-		   "  -j, --json   print the result (or the error object) as "
-		   "JSON\n"
-		   "  -h, --help   this text\n"
-		   "\n"
-		   "Exit status: 0 valid, 3 invalid settings, 2 bad usage.\n");
+	fprintf(f,
+		"Usage: blkxlate validate [--json] CONFIG\n"
+		"\n"
+		"Check a VTL2 settings file against every rule of the settings model\n"
+		"(fields, aliases, limits, duplicates).  Backings are not opened: use\n"
+		"'blkxlate plan' for that.\n"
+		"\n"
+		"  -j, --json   print the result (or the error object) as JSON\n"
+		"  -h, --help   this text\n"
+		"\n"
+		"Exit status: 0 valid, 3 invalid settings, 2 bad usage.\n");
 }
 
 static void usage_plan(FILE *f)
@@ -39,21 +37,16 @@ static void usage_plan(FILE *f)
 	fprintf(f,
 		"Usage: blkxlate plan [--json] [--sysfs-root DIR] CONFIG\n"
 		"\n"
-		"Validate CONFIG, resolve every backing through sysfs, check "
-		"the member\n"
-		"geometry, and print what would be served: controller, "
-		"protocol,\n"
-		"location -> backing(s), size, chunk, sector size, "
-		"identity.\n"
+		"Validate CONFIG, resolve every backing through sysfs, check the member\n"
+		"geometry, and print what would be served: controller, protocol,\n"
+		"location -> backing(s), size, chunk, sector size, identity.\n"
 		"\n"
 		"  -j, --json             JSON output\n"
-		"      --sysfs-root DIR   read sysfs from DIR (default /sys, "
-		"or\n"
+		"      --sysfs-root DIR   read sysfs from DIR (default /sys, or\n"
 		"                         $BLKXLATE_SYSFS_ROOT)\n"
 		"  -h, --help             this text\n"
 		"\n"
-		"Exit status: 0 ok, 3 invalid settings or backings, 2 bad "
-		"usage.\n");
+		"Exit status: 0 ok, 3 invalid settings or backings, 2 bad usage.\n");
 }
 
 enum { OPT_SYSFS_ROOT = 256 };
@@ -145,8 +138,7 @@ int cli_validate(int argc, char **argv)
 		cli_print_json(r);
 	} else {
 		cli_settings_warnings(&s, false);
-		printf("%s: valid: %zu controller(s), %zu LUN(s), %zu "
-		       "warning(s)\n",
+		printf("%s: valid: %zu controller(s), %zu LUN(s), %zu warning(s)\n",
 		       o.config, s.nr_controllers, nluns, s.nr_warnings);
 	}
 	settings_fini(&s);
@@ -320,19 +312,16 @@ int cli_plan(int argc, char **argv)
 
 static void usage_resolve(FILE *f)
 {
-	fprintf(f, "Usage: blkxlate resolve [--json] [--sysfs-root DIR] "
-		   "TYPE DEVICE_PATH [SUB_DEVICE_PATH]\n"
-		   "\n"
-		   "Show which device a backing setting names, with the "
-		   "daemon's own resolver:\n"
-		   "TYPE is nvme, vscsi or file; DEVICE_PATH and "
-		   "SUB_DEVICE_PATH as in the\n"
-		   "settings (e.g. 'nvme BLKXLATE-A 2', 'vscsi 0000:00:05.0 "
-		   "1').\n"
-		   "\n"
-		   "  -j, --json             JSON output\n"
-		   "      --sysfs-root DIR   read sysfs from DIR\n"
-		   "  -h, --help             this text\n");
+	fprintf(f,
+		"Usage: blkxlate resolve [--json] [--sysfs-root DIR] TYPE DEVICE_PATH [SUB_DEVICE_PATH]\n"
+		"\n"
+		"Show which device a backing setting names, with the daemon's own resolver:\n"
+		"TYPE is nvme, vscsi or file; DEVICE_PATH and SUB_DEVICE_PATH as in the\n"
+		"settings (e.g. 'nvme BLKXLATE-A 2', 'vscsi 0000:00:05.0 1').\n"
+		"\n"
+		"  -j, --json             JSON output\n"
+		"      --sysfs-root DIR   read sysfs from DIR\n"
+		"  -h, --help             this text\n");
 }
 
 int cli_resolve(int argc, char **argv)

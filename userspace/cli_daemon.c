@@ -40,45 +40,27 @@ static void usage_daemon(FILE *f, const char *cmd)
 	fprintf(f,
 		"Usage: blkxlate %s [OPTIONS] CONFIG\n"
 		"\n"
-		"%s"
-		"\n"
+		"%s\n"
 		"  -i, --instance NAME   instance name (default 'default')\n"
-		"  -q, --queues N        ublk queues per disk (default: one "
-		"per "
-		"CPU, max %d)\n"
-		"  -d, --depth N         queue depth (default: the "
-		"controller's "
-		"io_queue_depth,\n"
+		"  -q, --queues N        ublk queues per disk (default: one per CPU, max %d)\n"
+		"  -d, --depth N         queue depth (default: the controller's io_queue_depth,\n"
 		"                        else %d)\n"
-		"      --dataplane MODE  auto (default): the in-kernel BPF "
-		"loop "
-		"where the\n"
-		"                        kernel has it, else userspace; bpf: "
-		"insist; user\n"
-		"      --no-recovery     make devices that fail their I/O and "
-		"go away when\n"
-		"                        the daemon dies (default: they wait "
-		"for the next\n"
+		"      --dataplane MODE  auto (default): the in-kernel BPF loop where the\n"
+		"                        kernel has it, else userspace; bpf: insist; user\n"
+		"      --no-recovery     make devices that fail their I/O and go away when\n"
+		"                        the daemon dies (default: they wait for the next\n"
 		"                        daemon, which recovers them)\n"
-		"      --recover         insist on recovering the devices a "
-		"killed daemon\n"
-		"                        of this instance left (default: "
-		"recover when the\n"
+		"      --recover         insist on recovering the devices a killed daemon\n"
+		"                        of this instance left (default: recover when the\n"
 		"                        settings match, else discard)\n"
-		"      --no-tracing      don't attach the block I/O tracing "
-		"programs\n"
-		"                        (blkxlate stats/trace then have "
-		"nothing to show)\n"
+		"      --no-tracing      don't attach the block I/O tracing programs\n"
+		"                        (blkxlate stats/trace then have nothing to show)\n"
 		"      --sysfs-root DIR  read sysfs from DIR\n"
 		"  -h, --help            this text\n",
 		cmd,
 		strcmp(cmd, "up")
-			? "Serve every guest LUN of CONFIG as a ublk block "
-			  "device, in the foreground,\nuntil SIGTERM or "
-			  "SIGINT; then remove every device, pin and link.\n"
-			: "Start the daemon detached (log in "
-			  "/run/blkxlate/NAME.log), wait until\nevery disk is "
-			  "served or the daemon failed, and say which.\n",
+			? "Serve every guest LUN of CONFIG as a ublk block device, in the foreground,\nuntil SIGTERM or SIGINT; then remove every device, pin and link.\n"
+			: "Start the daemon detached (log in /run/blkxlate/NAME.log), wait until\nevery disk is served or the daemon failed, and say which.\n",
 		DAEMON_MAX_QUEUES, DAEMON_DEFAULT_DEPTH);
 }
 
@@ -142,9 +124,9 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		case OPT_DATAPLANE:
 			if (strcmp(optarg, "auto") && strcmp(optarg, "bpf") &&
 			    strcmp(optarg, "user")) {
-				cli_error("--dataplane: '%s' is not auto, bpf "
-					  "or user",
-					  optarg);
+				cli_error(
+					"--dataplane: '%s' is not auto, bpf or user",
+					optarg);
 				return -CLI_USAGE;
 			}
 			o->dataplane = optarg;
@@ -168,9 +150,9 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		return -CLI_USAGE;
 	}
 	if (maps_instance_dir(o->instance, (char[PATH_MAX]){0}, PATH_MAX)) {
-		cli_error("--instance: invalid name '%s' (1-32 of "
-			  "[A-Za-z0-9_-])",
-			  o->instance);
+		cli_error(
+			"--instance: invalid name '%s' (1-32 of [A-Za-z0-9_-])",
+			o->instance);
 		return -CLI_USAGE;
 	}
 	return 0;
@@ -279,8 +261,7 @@ int cli_up(int argc, char **argv)
 		msg[0] = '\0';
 	close(pfd[0]);
 	if (!strncmp(msg, "OK", 2)) {
-		printf("instance '%s' up: %d disk(s) served by pid %d; log "
-		       "%s\n",
+		printf("instance '%s' up: %d disk(s) served by pid %d; log %s\n",
 		       o.instance, atoi(msg + 3), pid, logpath);
 		return CLI_OK;
 	}
@@ -290,9 +271,9 @@ int cli_up(int argc, char **argv)
 		return strstr(msg, "[Configuration.") ? CLI_BAD_SETTINGS
 						      : CLI_FAILED;
 	}
-	cli_error("up: the daemon (pid %d) exited or hung without saying "
-		  "why; see %s",
-		  pid, logpath);
+	cli_error(
+		"up: the daemon (pid %d) exited or hung without saying why; see %s",
+		pid, logpath);
 	kill(pid, SIGTERM);
 	return CLI_FAILED;
 }
@@ -305,8 +286,7 @@ static void usage_simple(FILE *f, const char *cmd, const char *what)
 		"%s\n"
 		"\n"
 		"  -i, --instance NAME   instance name (default 'default')\n"
-		"%s"
-		"  -h, --help            this text\n",
+		"%s  -h, --help            this text\n",
 		cmd, strcmp(cmd, "status") ? "" : " [--json]", what,
 		strcmp(cmd, "status")
 			? ""
@@ -366,8 +346,7 @@ static int discard_leftovers(const char *instance)
 	}
 	have_ctrl = ublk_ctrl_open(&ctrl) == 0;
 	n = leftover_discard(instance, &lo, have_ctrl ? &ctrl : NULL);
-	printf("instance '%s' was not running (pid %d died); discarded %d "
-	       "leftover device(s), its pins and links\n",
+	printf("instance '%s' was not running (pid %d died); discarded %d leftover device(s), its pins and links\n",
 	       instance, lo.pid, n);
 	if (have_ctrl)
 		ublk_ctrl_close(&ctrl);
@@ -383,9 +362,7 @@ int cli_down(int argc, char **argv)
 
 	ret = parse_simple(
 		argc, argv,
-		"Stop the instance's daemon: every ublk device is "
-		"stopped and deleted,\nand its links, pins and state "
-		"removed.",
+		"Stop the instance's daemon: every ublk device is stopped and deleted,\nand its links, pins and state removed.",
 		&instance, NULL);
 	if (ret)
 		return ret > 0 ? CLI_OK : -ret;
@@ -518,11 +495,10 @@ int cli_status(int argc, char **argv)
 	char err[512];
 	int ret, stats_fd = -1;
 
-	ret = parse_simple(argc, argv,
-			   "Show what the instance serves: controller, "
-			   "protocol, location -> ublk\ndevice -> members, "
-			   "the data path, each disk's state and I/O counts.",
-			   &instance, &json);
+	ret = parse_simple(
+		argc, argv,
+		"Show what the instance serves: controller, protocol, location -> ublk\ndevice -> members, the data path, each disk's state and I/O counts.",
+		&instance, &json);
 	if (ret)
 		return ret > 0 ? CLI_OK : -ret;
 	st = state_read(instance);
@@ -557,22 +533,17 @@ static void usage_reload(FILE *f)
 	fprintf(f,
 		"Usage: blkxlate reload [--instance NAME] [--json] [CONFIG]\n"
 		"\n"
-		"Apply CONFIG (default: the settings the daemon serves now, "
-		"re-read) to the\n"
-		"running daemon, in two phases: acquire everything the "
-		"added LUNs need,\n"
-		"then start them and remove the dropped ones.  Invalid "
-		"settings, a changed\n"
-		"LUN, or an added or removed controller change nothing.  "
-		"SIGHUP to the\n"
+		"Apply CONFIG (default: the settings the daemon serves now, re-read) to the\n"
+		"running daemon, in two phases: acquire everything the added LUNs need,\n"
+		"then start them and remove the dropped ones.  Invalid settings, a changed\n"
+		"LUN, or an added or removed controller change nothing.  SIGHUP to the\n"
 		"daemon does the same with its current settings file.\n"
 		"\n"
 		"  -i, --instance NAME   instance (default 'default')\n"
 		"  -j, --json            print the daemon's JSON answer\n"
 		"  -h, --help            this text\n"
 		"\n"
-		"Exit status: 0 applied, 3 refused (invalid or not "
-		"allowed), 1 failed.\n");
+		"Exit status: 0 applied, 3 refused (invalid or not allowed), 1 failed.\n");
 }
 
 static void print_luns(const char *what, struct json_object *arr)
@@ -636,9 +607,9 @@ int cli_reload(int argc, char **argv)
 	}
 	reply = control_request(instance, line, 600);
 	if (!reply) {
-		cli_error("reload: cannot reach the daemon of instance '%s' "
-			  "(%s); is it running?",
-			  instance, strerror(errno));
+		cli_error(
+			"reload: cannot reach the daemon of instance '%s' (%s); is it running?",
+			instance, strerror(errno));
 		return CLI_FAILED;
 	}
 	if (json) {

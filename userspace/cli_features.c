@@ -15,15 +15,14 @@
 
 static void usage_features(FILE *f)
 {
-	fprintf(f, "Usage: blkxlate features [--json]\n"
-		   "\n"
-		   "Report the kernel features blkxlate uses: ublk and its "
-		   "feature bits\n"
-		   "(GET_FEATURES), zero copy, and io_uring BPF struct_ops "
-		   "(in the kernel BTF).\n"
-		   "\n"
-		   "  -j, --json   JSON output\n"
-		   "  -h, --help   this text\n");
+	fprintf(f,
+		"Usage: blkxlate features [--json]\n"
+		"\n"
+		"Report the kernel features blkxlate uses: ublk and its feature bits\n"
+		"(GET_FEATURES), zero copy, and io_uring BPF struct_ops (in the kernel BTF).\n"
+		"\n"
+		"  -j, --json   JSON output\n"
+		"  -h, --help   this text\n");
 }
 
 /* Does the running kernel's BTF know `struct name`? */
@@ -125,8 +124,7 @@ int cli_features(int argc, char **argv)
 		printf("\nzero copy           %s\n",
 		       ctrl.features & UBLK_F_AUTO_BUF_REG
 			       ? "yes (UBLK_F_AUTO_BUF_REG)"
-			       : "no (requests are copied through server "
-				 "buffers)");
+			       : "no (requests are copied through server buffers)");
 	} else {
 		printf("ublk                no (%s: %s; load ublk_drv)\n",
 		       UBLK_CONTROL_PATH, strerror(-ret));

@@ -31,12 +31,9 @@ static void usage_load(FILE *f)
 	fprintf(f,
 		"Usage: blkxlate load [--instance NAME] [--json] CONFIG\n"
 		"\n"
-		"Validate CONFIG, resolve and probe its backings, then create "
-		"the BPF maps\n"
-		"(LUN table, disk geometry, members, stats) and the remap "
-		"program, pinned\n"
-		"under /sys/fs/bpf/blkxlate/NAME/.  Nothing is pinned when "
-		"anything fails.\n"
+		"Validate CONFIG, resolve and probe its backings, then create the BPF maps\n"
+		"(LUN table, disk geometry, members, stats) and the remap program, pinned\n"
+		"under /sys/fs/bpf/blkxlate/NAME/.  Nothing is pinned when anything fails.\n"
 		"\n"
 		"  -i, --instance NAME   instance name (default 'default')\n"
 		"      --sysfs-root DIR  read sysfs from DIR\n"
@@ -57,20 +54,14 @@ static void usage_unload(FILE *f)
 static void usage_map_lba(FILE *f)
 {
 	fprintf(f,
-		"Usage: blkxlate map-lba --controller GUID --lun L --lba N "
-		"[--sectors K]\n"
-		"                        [--channel C] [--instance NAME] "
-		"[--json]\n"
+		"Usage: blkxlate map-lba --controller GUID --lun L --lba N [--sectors K]\n"
+		"                        [--channel C] [--instance NAME] [--json]\n"
 		"\n"
-		"Ask the loaded remap BPF program where guest blocks N..N+K-1 "
-		"of LUN L on\n"
-		"controller GUID live.  LBAs and counts are in the LUN's "
-		"logical blocks.\n"
+		"Ask the loaded remap BPF program where guest blocks N..N+K-1 of LUN L on\n"
+		"controller GUID live.  LBAs and counts are in the LUN's logical blocks.\n"
 		"\n"
-		"  -c, --controller GUID  guest-visible controller "
-		"instance_id\n"
-		"  -l, --lun L            location (SCSI LUN, NVMe nsid, IDE "
-		"slot)\n"
+		"  -c, --controller GUID  guest-visible controller instance_id\n"
+		"  -l, --lun L            location (SCSI LUN, NVMe nsid, IDE slot)\n"
 		"      --channel C        IDE channel (default 0)\n"
 		"  -a, --lba N            first logical block\n"
 		"  -n, --sectors K        logical blocks (default 1)\n"
@@ -246,10 +237,9 @@ static int parse_map_lba(int argc, char **argv, struct map_lba_args *a)
 		switch (c) {
 		case 'c':
 			if (guid_parse(optarg, &g)) {
-				cli_error("--controller: '%s' is not a GUID "
-					  "(xxxxxxxx-xxxx-xxxx-xxxx-"
-					  "xxxxxxxxxxxx)",
-					  optarg);
+				cli_error(
+					"--controller: '%s' is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+					optarg);
 				return -CLI_USAGE;
 			}
 			guid_format(&g, a->key.controller);
@@ -296,9 +286,9 @@ static int parse_map_lba(int argc, char **argv, struct map_lba_args *a)
 		}
 	}
 	if (!a->have_ctrl || !a->have_lun || !a->have_lba || optind != argc) {
-		cli_error("map-lba: --controller, --lun and --lba are "
-			  "required%s",
-			  optind != argc ? " (and no other arguments)" : "");
+		cli_error(
+			"map-lba: --controller, --lun and --lba are required%s",
+			optind != argc ? " (and no other arguments)" : "");
 		usage_map_lba(stderr);
 		return -CLI_USAGE;
 	}
@@ -371,10 +361,10 @@ int cli_map_lba(int argc, char **argv)
 	/* only the unit: LBAs are in the LUN's logical blocks */
 	if (bpf_map_lookup_elem(m.luns_fd, &a.key, &lun) ||
 	    bpf_map_lookup_elem(m.disks_fd, &lun.disk, &d)) {
-		cli_error("map-lba: no LUN %u (channel %u) on controller %s in "
-			  "instance '%s'",
-			  a.key.location, a.key.channel, a.key.controller,
-			  a.instance);
+		cli_error(
+			"map-lba: no LUN %u (channel %u) on controller %s in instance '%s'",
+			a.key.location, a.key.channel, a.key.controller,
+			a.instance);
 		maps_close(&m);
 		return CLI_FAILED;
 	}
@@ -392,15 +382,15 @@ int cli_map_lba(int argc, char **argv)
 	}
 	if (rq.result < 0) {
 		if (rq.result == -BLKX_ERANGE)
-			cli_error("map-lba: blocks %llu..%llu are past the end "
-				  "of the disk (%llu blocks of %u bytes)",
-				  a.lba, a.lba + a.count - 1,
-				  (unsigned long long)(d.size_sectors >> shift),
-				  1u << d.lbs_shift);
+			cli_error(
+				"map-lba: blocks %llu..%llu are past the end of the disk (%llu blocks of %u bytes)",
+				a.lba, a.lba + a.count - 1,
+				(unsigned long long)(d.size_sectors >> shift),
+				1u << d.lbs_shift);
 		else if (rq.result == -BLKX_E2BIG)
-			cli_error("map-lba: the range spans more than %d "
-				  "chunks; ask for fewer sectors",
-				  BLKX_MAX_SEGMENTS);
+			cli_error(
+				"map-lba: the range spans more than %d chunks; ask for fewer sectors",
+				BLKX_MAX_SEGMENTS);
 		else
 			cli_error("map-lba: remap failed: %s",
 				  strerror(-rq.result));

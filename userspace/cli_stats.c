@@ -316,23 +316,17 @@ static void print_round(const struct target_name *names, const uint32_t *order,
 static void usage_stats(FILE *f)
 {
 	fprintf(f,
-		"Usage: blkxlate stats [--instance NAME] [--lun CTRL:LOC]... "
-		"[--interval SEC]\n"
+		"Usage: blkxlate stats [--instance NAME] [--lun CTRL:LOC]... [--interval SEC]\n"
 		"                      [--watch SEC] [--json]\n"
 		"\n"
-		"Per guest LUN and per member: IOPS and MB/s over an interval, "
-		"errors since\n"
-		"the start, and p50/p99 latency from the log2 histograms the "
-		"tracing programs\n"
-		"keep in the pinned io_hist map (block layer, issue to "
-		"completion).\n"
+		"Per guest LUN and per member: IOPS and MB/s over an interval, errors since\n"
+		"the start, and p50/p99 latency from the log2 histograms the tracing programs\n"
+		"keep in the pinned io_hist map (block layer, issue to completion).\n"
 		"\n"
 		"  -i, --instance NAME   instance (default 'default')\n"
-		"  -l, --lun CTRL:LOC    only this LUN and its members "
-		"(repeatable)\n"
+		"  -l, --lun CTRL:LOC    only this LUN and its members (repeatable)\n"
 		"  -n, --interval SEC    measure over SEC seconds (default 1)\n"
-		"  -w, --watch SEC       print every SEC seconds until "
-		"interrupted\n"
+		"  -w, --watch SEC       print every SEC seconds until interrupted\n"
 		"  -j, --json            JSON output\n"
 		"  -h, --help            this text\n");
 }
@@ -473,9 +467,9 @@ int cli_stats(int argc, char **argv)
 	}
 	catch_signals();
 	if (snapshot(m.io_hist_fd, total * BLKX_NR_TOPS, a)) {
-		cli_error("stats: reading io_hist: %s (is tracing on? see "
-			  "'blkxlate status --json')",
-			  strerror(errno));
+		cli_error(
+			"stats: reading io_hist: %s (is tracing on? see 'blkxlate status --json')",
+			strerror(errno));
 		goto out;
 	}
 	do {
@@ -547,10 +541,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		}
 	}
 	if (r->json) {
-		printf("{\"time_s\":%.6f,\"lun\":\"%s\",\"op\":\"%s\","
-		       "\"guest_sector\":%lld,\"sectors\":%u,\"member\":%u,"
-		       "\"device\":\"%s\",\"member_sector\":%llu,"
-		       "\"latency_us\":%.1f,\"error\":%d}\n",
+		printf("{\"time_s\":%.6f,\"lun\":\"%s\",\"op\":\"%s\",\"guest_sector\":%lld,\"sectors\":%u,\"member\":%u,\"device\":\"%s\",\"member_sector\":%llu,\"latency_us\":%.1f,\"error\":%d}\n",
 		       (double)ev->ts_ns / 1e9, lun->label, top_name(ev->op),
 		       ev->guest_sector == ~0ULL ? -1LL
 						 : (long long)ev->guest_sector,
@@ -559,13 +550,11 @@ static int on_event(void *ctx, void *data, size_t len)
 		       (double)ev->lat_ns / 1e3, ev->error);
 	} else {
 		if (r->count == 0)
-			printf("%-12s %-48s %-2s %12s %6s %6s %-14s %12s %9s "
-			       "%s\n",
+			printf("%-12s %-48s %-2s %12s %6s %6s %-14s %12s %9s %s\n",
 			       "TIME(s)", "LUN", "OP", "GUEST_SECTOR", "SECTS",
 			       "MEMBER", "DEVICE", "MEMBER_SECTOR", "LAT(us)",
 			       "ERR");
-		printf("%-12.6f %-48s %-2s %12lld %6u %6u %-14s %12llu %9.1f "
-		       "%s\n",
+		printf("%-12.6f %-48s %-2s %12lld %6u %6u %-14s %12llu %9.1f %s\n",
 		       (double)ev->ts_ns / 1e9, lun->label, top_name(ev->op),
 		       ev->guest_sector == ~0ULL ? -1LL
 						 : (long long)ev->guest_sector,
@@ -598,16 +587,12 @@ static int trace_readers(const struct maps *m, int delta)
 static void usage_trace(FILE *f)
 {
 	fprintf(f,
-		"Usage: blkxlate trace [--instance NAME] [--lun CTRL:LOC]... "
-		"[--count N]\n"
+		"Usage: blkxlate trace [--instance NAME] [--lun CTRL:LOC]... [--count N]\n"
 		"                      [--duration SEC] [--json]\n"
 		"\n"
-		"One line per remapped request as it completes on a member: "
-		"the guest LUN\n"
-		"and sector it serves, the member, its sector and the "
-		"latency.  Events flow\n"
-		"only while a trace runs (the pinned trace_ctl map counts "
-		"readers).\n"
+		"One line per remapped request as it completes on a member: the guest LUN\n"
+		"and sector it serves, the member, its sector and the latency.  Events flow\n"
+		"only while a trace runs (the pinned trace_ctl map counts readers).\n"
 		"\n"
 		"  -i, --instance NAME   instance (default 'default')\n"
 		"  -l, --lun CTRL:LOC    only this LUN (repeatable)\n"

@@ -80,77 +80,49 @@ struct vmm_lun {
 
 static void usage_vmm(FILE *f)
 {
-	fputs("Usage: blkxlate vmm-args --vmm qemu|cloud-hypervisor [OPTIONS] "
-	      "CONFIG\n"
+	fputs("Usage: blkxlate vmm-args --vmm qemu|cloud-hypervisor [OPTIONS] CONFIG\n"
 	      "\n"
-	      "Print the arguments that attach every guest LUN of CONFIG to a "
-	      "VMM through\n"
-	      "its stable path /run/blkxlate/<controller>/lun<L> (or "
-	      "ide<C>-<L>), at its\n"
-	      "controller and location, with its identity.  Only the settings "
-	      "are read:\n"
+	      "Print the arguments that attach every guest LUN of CONFIG to a VMM through\n"
+	      "its stable path /run/blkxlate/<controller>/lun<L> (or ide<C>-<L>), at its\n"
+	      "controller and location, with its identity.  Only the settings are read:\n"
 	      "the backings need not be present.\n"
 	      "\n"
 	      "QEMU, ids in settings order:\n"
-	      "  SCSI  -device virtio-scsi-pci,id=blkx-scsiN; LUN L: scsi-hd "
-	      "(scsi-cd for\n"
-	      "        is_dvd) id blkx-scsiN-lunL, bus blkx-scsiN.0, channel "
-	      "0, "
-	      "scsi-id 0,\n"
-	      "        lun L, serial, vendor, product, ver, device_id, wwn, "
-	      "rotation_rate\n"
-	      "  NVMe  -device nvme,id=blkx-nvmeN,serial=S; nsid L: nvme-ns id "
-	      "blkx-nvmeN-nsL,\n"
+	      "  SCSI  -device virtio-scsi-pci,id=blkx-scsiN; LUN L: scsi-hd (scsi-cd for\n"
+	      "        is_dvd) id blkx-scsiN-lunL, bus blkx-scsiN.0, channel 0, scsi-id 0,\n"
+	      "        lun L, serial, vendor, product, ver, device_id, wwn, rotation_rate\n"
+	      "  NVMe  -device nvme,id=blkx-nvmeN,serial=S; nsid L: nvme-ns id blkx-nvmeN-nsL,\n"
 	      "        nsid L, uuid = device_id\n"
-	      "  IDE   ide-hd (ide-cd) id blkx-ide<C>-<L> on the machine's bus "
-	      "ide.C, unit L:\n"
+	      "  IDE   ide-hd (ide-cd) id blkx-ide<C>-<L> on the machine's bus ide.C, unit L:\n"
 	      "        needs -machine pc (i440fx's PIIX IDE)\n"
 	      "  each disk a -blockdev node <id>-blk with cache.direct=on.\n"
-	      "  wwn: NAA 3 (locally assigned), 0x3 then the low 60 bits of "
-	      "device_id's\n"
-	      "  first 8 bytes XOR its last 8 (GUID bytes in text order, big "
-	      "endian).\n"
-	      "  S: the controller instance_id's first and last groups (8 + 12 "
-	      "hex digits).\n"
-	      "cloud-hypervisor: one --disk with a path=...,direct=on,serial=,"
-	      "id= per LUN\n"
+	      "  wwn: NAA 3 (locally assigned), 0x3 then the low 60 bits of device_id's\n"
+	      "  first 8 bytes XOR its last 8 (GUID bytes in text order, big endian).\n"
+	      "  S: the controller instance_id's first and last groups (8 + 12 hex digits).\n"
+	      "cloud-hypervisor: one --disk with a path=...,direct=on,serial=,id= per LUN\n"
 	      "(virtio-blk); the notes say what it cannot express.\n"
 	      "\n"
-	      "Sector sizes are known once the disks are served: while the "
-	      "daemon of\n"
-	      "--instance runs, logical/physical_block_size, read-only, write "
-	      "cache and\n"
-	      "FUA come from its devices' sysfs.  Otherwise only "
-	      "physical_sector_size\n"
-	      "from the settings is passed, and QEMU presents 512-byte logical "
-	      "sectors\n"
-	      "(it asks the host device only for DASD): run vmm-args after "
-	      "'blkxlate up'.\n"
+	      "Sector sizes are known once the disks are served: while the daemon of\n"
+	      "--instance runs, logical/physical_block_size, read-only, write cache and\n"
+	      "FUA come from its devices' sysfs.  Otherwise only physical_sector_size\n"
+	      "from the settings is passed, and QEMU presents 512-byte logical sectors\n"
+	      "(it asks the host device only for DASD): run vmm-args after 'blkxlate up'.\n"
 	      "\n"
-	      "Output: shell words, an option and its value a line, continued "
-	      "with '\\',\n"
-	      "then comments and notes as '#' lines: it pastes after a VMM "
-	      "command line\n"
+	      "Output: shell words, an option and its value a line, continued with '\\',\n"
+	      "then comments and notes as '#' lines: it pastes after a VMM command line\n"
 	      "and reads back with: eval \"set -- $(blkxlate vmm-args ...)\"\n"
 	      "\n"
 	      "  -m, --vmm VMM           qemu or cloud-hypervisor (required)\n"
-	      "  -j, --json              {\"vmm\", \"args\": [argv strings], "
-	      "\"notes\", \"disks\"}\n"
-	      "  -p, --path-template T   disk paths from T, not the stable "
-	      "links: %c the\n"
-	      "                          controller GUID, %l the location, %h "
-	      "the IDE\n"
+	      "  -j, --json              {\"vmm\", \"args\": [argv strings], \"notes\", \"disks\"}\n"
+	      "  -p, --path-template T   disk paths from T, not the stable links: %c the\n"
+	      "                          controller GUID, %l the location, %h the IDE\n"
 	      "                          channel (0 otherwise), %% a '%'\n"
-	      "      --driver DRIVER     QEMU blockdev driver: host_device "
-	      "(default) or\n"
+	      "      --driver DRIVER     QEMU blockdev driver: host_device (default) or\n"
 	      "                          file (for regular files)\n"
-	      "      --aio MODE          QEMU aio: native (default), io_uring "
-	      "or threads\n"
-	      "  -i, --instance NAME     the daemon to ask for sector sizes "
-	      "(default\n"
+	      "      --aio MODE          QEMU aio: native (default), io_uring or threads\n"
+	      "  -i, --instance NAME     the daemon to ask for sector sizes (default\n"
 	      "                          'default')\n"
-	      "      --sysfs-root DIR    read the served devices' sysfs from "
-	      "DIR\n"
+	      "      --sysfs-root DIR    read the served devices' sysfs from DIR\n"
 	      "  -h, --help              this text\n"
 	      "\n"
 	      "Exit status: 0 ok, 1 failed, 2 bad usage, 3 invalid settings.\n",
@@ -379,8 +351,7 @@ static int vmm_check_template(const char *t)
 		t++;
 		if (*t != 'c' && *t != 'l' && *t != 'h' && *t != '%') {
 			cli_error(
-				"--path-template: unknown conversion '%%%.1s' "
-				"(use %%c, %%l, %%h or %%%%)",
+				"--path-template: unknown conversion '%%%.1s' (use %%c, %%l, %%h or %%%%)",
 				t);
 			return -EINVAL;
 		}
@@ -436,10 +407,10 @@ static bool vmm_served_device(struct vmm_ctx *c, struct vmm_lun *vl)
 		name = strrchr(dev, '/');
 		name = name ? name + 1 : dev;
 		if (resolve_block_attrs(&c->o->rc, name, &vl->dev)) {
-			vmm_note(c,
-				 "%s: the daemon's %s has no usable sysfs "
-				 "attributes: its sector sizes are omitted",
-				 vl->id, dev);
+			vmm_note(
+				c,
+				"%s: the daemon's %s has no usable sysfs attributes: its sector sizes are omitted",
+				vl->id, dev);
 			return false;
 		}
 		return true;
@@ -645,17 +616,15 @@ static void qemu_nvme_ns(struct vmm_ctx *c, const struct vmm_lun *vl)
 	    l->product_revision_level[0] ||
 	    (l->serial_number && *l->serial_number) ||
 	    (l->model_number && *l->model_number))
-		vmm_note(c,
-			 "%s: QEMU 7.2's nvme-ns has no serial, model, "
-			 "vendor, product or revision (the controller's "
-			 "serial comes from its instance_id, its model "
-			 "and firmware are QEMU's): not expressed",
-			 vl->id);
+		vmm_note(
+			c,
+			"%s: QEMU 7.2's nvme-ns has no serial, model, vendor, product or revision (the controller's serial comes from its instance_id, its model and firmware are QEMU's): not expressed",
+			vl->id);
 	if (!vl->device_id[0])
-		vmm_note(c,
-			 "%s: no device_id: QEMU picks a random namespace "
-			 "UUID at every start",
-			 vl->id);
+		vmm_note(
+			c,
+			"%s: no device_id: QEMU picks a random namespace UUID at every start",
+			vl->id);
 	qemu_blockdev(c, vl);
 	vmm_arg(c, "-device");
 	opt_begin(&s);
@@ -677,16 +646,15 @@ static void qemu_ide_lun(struct vmm_ctx *c, const struct vmm_lun *vl)
 	struct optstr s;
 
 	if (l->vendor_id[0] || l->product_id[0])
-		vmm_note(c,
-			 "%s: ATA has no vendor or product (only model, "
-			 "from model_number): vendor_id/product_id are not "
-			 "expressed",
-			 vl->id);
+		vmm_note(
+			c,
+			"%s: ATA has no vendor or product (only model, from model_number): vendor_id/product_id are not expressed",
+			vl->id);
 	if (l->serial_number && strlen(l->serial_number) > VMM_ATA_SERIAL_LEN)
-		vmm_note(c,
-			 "%s: the guest sees the first %d characters of "
-			 "serial_number",
-			 vl->id, VMM_ATA_SERIAL_LEN);
+		vmm_note(
+			c,
+			"%s: the guest sees the first %d characters of serial_number",
+			vl->id, VMM_ATA_SERIAL_LEN);
 	qemu_blockdev(c, vl);
 	vmm_arg(c, "-device");
 	opt_begin(&s);
@@ -755,16 +723,14 @@ static int qemu_controller(struct vmm_ctx *c,
 		break;
 	default:
 		snprintf(ctrl_id, sizeof(ctrl_id), "ide");
-		vmm_comment(c,
-			    "%s controller %s: the machine's own buses ide.0 "
-			    "and ide.1 (-machine pc)",
-			    proto, ctrl->instance_id_str);
-		vmm_note(c,
-			 "IDE controller %s: its slots go on the machine's "
-			 "IDE buses ide.<channel>, unit <slot>: start QEMU "
-			 "with -machine pc (i440fx's PIIX IDE; q35's AHCI "
-			 "takes one unit per bus)",
-			 ctrl->instance_id_str);
+		vmm_comment(
+			c,
+			"%s controller %s: the machine's own buses ide.0 and ide.1 (-machine pc)",
+			proto, ctrl->instance_id_str);
+		vmm_note(
+			c,
+			"IDE controller %s: its slots go on the machine's IDE buses ide.<channel>, unit <slot>: start QEMU with -machine pc (i440fx's PIIX IDE; q35's AHCI takes one unit per bus)",
+			ctrl->instance_id_str);
 		break;
 	}
 	for (size_t i = 0; i < ctrl->nr_luns; i++) {
@@ -800,12 +766,11 @@ static int qemu_check_nvme_serials(const struct settings *s)
 			nvme_serial(&s->controllers[j], b);
 			if (strcmp(a, b))
 				continue;
-			cli_error("%s: NVMe controllers %s and %s would both "
-				  "get serial %s (the first and last groups "
-				  "of instance_id)",
-				  s->controllers[j].path,
-				  s->controllers[i].instance_id_str,
-				  s->controllers[j].instance_id_str, a);
+			cli_error(
+				"%s: NVMe controllers %s and %s would both get serial %s (the first and last groups of instance_id)",
+				s->controllers[j].path,
+				s->controllers[i].instance_id_str,
+				s->controllers[j].instance_id_str, a);
 			return -EINVAL;
 		}
 	}
@@ -838,18 +803,15 @@ static int qemu_build(struct vmm_ctx *c, const struct settings *s)
 	if (!sized)
 		return 0;
 	if (c->state)
-		vmm_note(c,
-			 "sector sizes, read-only, write cache and FUA "
-			 "from the devices of the running daemon of "
-			 "instance '%s' (pid %d)",
-			 c->o->instance, c->state_pid);
+		vmm_note(
+			c,
+			"sector sizes, read-only, write cache and FUA from the devices of the running daemon of instance '%s' (pid %d)",
+			c->o->instance, c->state_pid);
 	else
-		vmm_note(c,
-			 "no running daemon of instance '%s': "
-			 "logical_block_size is left to QEMU, which "
-			 "presents 512-byte sectors; run vmm-args again "
-			 "once 'blkxlate up' serves the disks",
-			 c->o->instance);
+		vmm_note(
+			c,
+			"no running daemon of instance '%s': logical_block_size is left to QEMU, which presents 512-byte sectors; run vmm-args again once 'blkxlate up' serves the disks",
+			c->o->instance);
 	return 0;
 }
 
@@ -862,10 +824,10 @@ static int ch_disk(struct vmm_ctx *c, const struct vmm_lun *vl)
 
 	/* its option parser has no escape for a comma in a value */
 	if (strchr(vl->path, ',')) {
-		cli_error("%s: cloud-hypervisor cannot take a disk path with "
-			  "a comma: %s%s",
-			  l->path, vl->path,
-			  c->o->path_template ? " (see --path-template)" : "");
+		cli_error(
+			"%s: cloud-hypervisor cannot take a disk path with a comma: %s%s",
+			l->path, vl->path,
+			c->o->path_template ? " (see --path-template)" : "");
 		return -EINVAL;
 	}
 	opt_begin(&s);
@@ -875,17 +837,17 @@ static int ch_disk(struct vmm_ctx *c, const struct vmm_lun *vl)
 		opt_str(&s, "readonly", "on");
 	if (l->serial_number && *l->serial_number) {
 		if (strchr(l->serial_number, ','))
-			vmm_note(c,
-				 "%s: serial_number has a comma, which "
-				 "cloud-hypervisor cannot take: not expressed",
-				 vl->id);
+			vmm_note(
+				c,
+				"%s: serial_number has a comma, which cloud-hypervisor cannot take: not expressed",
+				vl->id);
 		else
 			opt_str(&s, "serial", l->serial_number);
 		if (strlen(l->serial_number) > VMM_VIRTIO_SERIAL_LEN)
-			vmm_note(c,
-				 "%s: virtio-blk carries the first %d "
-				 "characters of serial_number",
-				 vl->id, VMM_VIRTIO_SERIAL_LEN);
+			vmm_note(
+				c,
+				"%s: virtio-blk carries the first %d characters of serial_number",
+				vl->id, VMM_VIRTIO_SERIAL_LEN);
 	}
 	opt_str(&s, "id", vl->id);
 	opt_end(c, &s);
@@ -900,12 +862,9 @@ static int ch_build(struct vmm_ctx *c, const struct settings *s)
 	unsigned int nscsi = 0, nnvme = 0;
 	int ret;
 
-	vmm_note(c, "cloud-hypervisor attaches every LUN as its own "
-		    "virtio-blk PCI device: the controller (SCSI, NVMe, IDE), "
-		    "the LUN/nsid/slot location, vendor/product/revision, "
-		    "model_number, device_id (WWN, NGUID, UUID), rotation "
-		    "rate, sector sizes and DVD media cannot be expressed; "
-		    "the disk id names the controller and location");
+	vmm_note(
+		c,
+		"cloud-hypervisor attaches every LUN as its own virtio-blk PCI device: the controller (SCSI, NVMe, IDE), the LUN/nsid/slot location, vendor/product/revision, model_number, device_id (WWN, NGUID, UUID), rotation rate, sector sizes and DVD media cannot be expressed; the disk id names the controller and location");
 	for (size_t i = 0; i < s->nr_controllers; i++) {
 		const struct settings_controller *ctrl = &s->controllers[i];
 		char ctrl_id[32];
@@ -944,9 +903,8 @@ static int ch_build(struct vmm_ctx *c, const struct settings *s)
 /* One shell word: bare when safe, else single-quoted. */
 static void print_word(const char *w)
 {
-	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
-				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				   "0123456789_@%+=:,./-";
+	static const char safe[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-";
 
 	if (*w && strspn(w, safe) == strlen(w)) {
 		fputs(w, stdout);
@@ -1086,9 +1044,9 @@ static int parse_vmm_opts(int argc, char **argv, struct vmm_opts *o)
 				   !strcmp(optarg, "ch")) {
 				o->vmm = VMM_CLOUD_HYPERVISOR;
 			} else {
-				cli_error("--vmm: '%s' is not qemu or "
-					  "cloud-hypervisor",
-					  optarg);
+				cli_error(
+					"--vmm: '%s' is not qemu or cloud-hypervisor",
+					optarg);
 				return -CLI_USAGE;
 			}
 			o->has_vmm = true;
@@ -1104,9 +1062,9 @@ static int parse_vmm_opts(int argc, char **argv, struct vmm_opts *o)
 		case OPT_DRIVER:
 			if (strcmp(optarg, "host_device") &&
 			    strcmp(optarg, "file")) {
-				cli_error("--driver: '%s' is not host_device "
-					  "or file",
-					  optarg);
+				cli_error(
+					"--driver: '%s' is not host_device or file",
+					optarg);
 				return -CLI_USAGE;
 			}
 			o->driver = optarg;
@@ -1115,9 +1073,9 @@ static int parse_vmm_opts(int argc, char **argv, struct vmm_opts *o)
 			if (strcmp(optarg, "native") &&
 			    strcmp(optarg, "io_uring") &&
 			    strcmp(optarg, "threads")) {
-				cli_error("--aio: '%s' is not native, io_uring "
-					  "or threads",
-					  optarg);
+				cli_error(
+					"--aio: '%s' is not native, io_uring or threads",
+					optarg);
 				return -CLI_USAGE;
 			}
 			o->aio = optarg;
@@ -1148,9 +1106,9 @@ static int parse_vmm_opts(int argc, char **argv, struct vmm_opts *o)
 		return -CLI_USAGE;
 	}
 	if (maps_instance_dir(o->instance, (char[PATH_MAX]){0}, PATH_MAX)) {
-		cli_error("--instance: invalid name '%s' (1-32 of "
-			  "[A-Za-z0-9_-])",
-			  o->instance);
+		cli_error(
+			"--instance: invalid name '%s' (1-32 of [A-Za-z0-9_-])",
+			o->instance);
 		return -CLI_USAGE;
 	}
 	o->config = argv[optind];

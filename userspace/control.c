@@ -118,9 +118,9 @@ int control_serve_one(int lfd,
 	/* the socket is 0600 root; check the peer as well */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ||
 	    cred.uid != geteuid()) {
-		write_all(fd, "{\"ok\":false,\"error\":{\"error_id\":"
-			      "\"PermissionDenied\",\"message\":\"only root "
-			      "may control blkxlate\"}}\n");
+		write_all(
+			fd,
+			"{\"ok\":false,\"error\":{\"error_id\":\"PermissionDenied\",\"message\":\"only root may control blkxlate\"}}\n");
 		close(fd);
 		return -EPERM;
 	}

@@ -88,18 +88,16 @@ static int open_ublk(struct daemon *d)
 		run_modprobe("ublk_drv");
 	ret = ublk_ctrl_open(&d->ctrl);
 	if (ret) {
-		log_error("ublk is not available: cannot open %s (%s); this "
-			  "kernel needs the ublk_drv module "
-			  "(CONFIG_BLK_DEV_UBLK)",
-			  UBLK_CONTROL_PATH, strerror(-ret));
+		log_error(
+			"ublk is not available: cannot open %s (%s); this kernel needs the ublk_drv module (CONFIG_BLK_DEV_UBLK)",
+			UBLK_CONTROL_PATH, strerror(-ret));
 		return ret;
 	}
 	d->ctrl_open = true;
 	if (!(d->ctrl.features & UBLK_F_CMD_IOCTL_ENCODE)) {
-		log_error("this kernel's ublk lacks UBLK_F_CMD_IOCTL_ENCODE "
-			  "(features %#llx); blkxlate needs Linux 6.5 or "
-			  "later",
-			  (unsigned long long)d->ctrl.features);
+		log_error(
+			"this kernel's ublk lacks UBLK_F_CMD_IOCTL_ENCODE (features %#llx); blkxlate needs Linux 6.5 or later",
+			(unsigned long long)d->ctrl.features);
 		return -EOPNOTSUPP;
 	}
 	d->zero_copy = d->ctrl.features & UBLK_F_AUTO_BUF_REG;
@@ -332,26 +330,27 @@ static int choose_dataplane(struct daemon *d)
 		ret = dp_bpf_probe(d->maps.dir, why, sizeof(why));
 	if (!ret) {
 		d->dp = &dp_bpf_ops;
-		snprintf(d->dp_reason, sizeof(d->dp_reason),
-			 "in-kernel io_uring BPF loop (io_uring_bpf_ops), zero "
-			 "copy (UBLK_F_AUTO_BUF_REG)");
+		snprintf(
+			d->dp_reason, sizeof(d->dp_reason),
+			"in-kernel io_uring BPF loop (io_uring_bpf_ops), zero copy (UBLK_F_AUTO_BUF_REG)");
 		goto out;
 	}
 	if (!strcmp(want, "bpf")) {
-		snprintf(d->dp_reason, sizeof(d->dp_reason),
-			 "--dataplane=bpf, but the BPF data path cannot run "
-			 "here: %s",
-			 why);
+		snprintf(
+			d->dp_reason, sizeof(d->dp_reason),
+			"--dataplane=bpf, but the BPF data path cannot run here: %s",
+			why);
 		log_error("%s", d->dp_reason);
 		return -EOPNOTSUPP;
 	}
 	d->dp = &dp_user_ops;
-	snprintf(d->dp_reason, sizeof(d->dp_reason),
-		 "userspace io_uring loop, %s; no BPF data path: %s",
-		 d->zero_copy ? "zero copy (UBLK_F_AUTO_BUF_REG)"
-			      : "copy mode (requests are copied through "
-				"server buffers)",
-		 why);
+	snprintf(
+		d->dp_reason, sizeof(d->dp_reason),
+		"userspace io_uring loop, %s; no BPF data path: %s",
+		d->zero_copy
+			? "zero copy (UBLK_F_AUTO_BUF_REG)"
+			: "copy mode (requests are copied through server buffers)",
+		why);
 out:
 	log_info("data path: %s", d->dp_reason);
 	return 0;
@@ -424,9 +423,9 @@ static int handle_leftovers(struct daemon *d)
 	ret = leftover_read(d->o->instance, &lo);
 	if (ret == -ENOENT) {
 		if (d->o->recover) {
-			log_error("--recover: instance '%s' left nothing to "
-				  "recover (no state file)",
-				  d->o->instance);
+			log_error(
+				"--recover: instance '%s' left nothing to recover (no state file)",
+				d->o->instance);
 			return -ENOENT;
 		}
 		return 0;
@@ -447,9 +446,9 @@ static int handle_leftovers(struct daemon *d)
 	if (!ret && maps_open(d->o->instance, &d->maps, NULL, 0) == 0 &&
 	    maps_match_plan(&d->maps, &d->plan) == 0) {
 		d->recovering = true;
-		log_info("recovering %zu disk(s) of pid %d, which did not stop "
-			 "cleanly",
-			 lo.nr_disks, lo.pid);
+		log_info(
+			"recovering %zu disk(s) of pid %d, which did not stop cleanly",
+			lo.nr_disks, lo.pid);
 		leftover_fini(&lo);
 		return 0;
 	}
@@ -457,18 +456,16 @@ static int handle_leftovers(struct daemon *d)
 	free(d->recover_ids);
 	d->recover_ids = NULL;
 	if (any_recoverable) {
-		log_error("instance '%s': pid %d died leaving recoverable "
-			  "devices for other settings (%s); start with those "
-			  "settings to recover them, or discard them with "
-			  "'blkxlate down --instance %s'",
-			  d->o->instance, lo.pid, lo.config, d->o->instance);
+		log_error(
+			"instance '%s': pid %d died leaving recoverable devices for other settings (%s); start with those settings to recover them, or discard them with 'blkxlate down --instance %s'",
+			d->o->instance, lo.pid, lo.config, d->o->instance);
 		leftover_fini(&lo);
 		return -EEXIST;
 	}
 	if (d->o->recover) {
-		log_error("--recover: the devices of pid %d cannot be "
-			  "recovered (not made for recovery, or gone)",
-			  lo.pid);
+		log_error(
+			"--recover: the devices of pid %d cannot be recovered (not made for recovery, or gone)",
+			lo.pid);
 		leftover_fini(&lo);
 		return -ESTALE;
 	}
@@ -513,8 +510,7 @@ static int daemon_prepare(struct daemon *d)
 	ret = handle_leftovers(d);
 	if (ret) {
 		notify(d->o,
-		       "ERR leftovers of an earlier daemon: %s (see the "
-		       "log)\n",
+		       "ERR leftovers of an earlier daemon: %s (see the log)\n",
 		       strerror(-ret));
 		return CLI_FAILED;
 	}
@@ -647,8 +643,7 @@ static struct json_object *handle_request(void *ctx, const char *line)
 		json_object_object_add(
 			r, "error",
 			json_object_new_string(
-				"unknown request (reload [PATH], "
-				"ping)"));
+				"unknown request (reload [PATH], ping)"));
 	return r;
 }
 
@@ -662,9 +657,9 @@ static int event_loop(struct daemon *d, const sigset_t *set)
 	if (sfd < 0)
 		return -errno;
 	if (lfd < 0)
-		log_warn("no control socket (%s): 'blkxlate reload' cannot "
-			 "reach this daemon; SIGHUP still reloads",
-			 strerror(-lfd));
+		log_warn(
+			"no control socket (%s): 'blkxlate reload' cannot reach this daemon; SIGHUP still reloads",
+			strerror(-lfd));
 	while (!sig) {
 		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
 				      {.fd = lfd, .events = POLLIN}};
@@ -732,8 +727,7 @@ int daemon_run(const struct daemon_opts *o)
 			     d.recovering ? d.recover_ids[i] : -1);
 		if (ret) {
 			notify(o,
-			       "ERR %s location %u could not be served: "
-			       "%s (see the log)\n",
+			       "ERR %s location %u could not be served: %s (see the log)\n",
 			       d.plan.disks[i].key.controller,
 			       d.plan.disks[i].key.location, strerror(-ret));
 			log_error("bring-up failed; taking everything down");

@@ -221,10 +221,10 @@ int dp_bpf_probe(const char *pin_dir, char *why, size_t len)
 			   IORING_SETUP_SINGLE_ISSUER |
 				   IORING_SETUP_DEFER_TASKRUN);
 	if (ret) {
-		snprintf(why, len,
-			 "io_uring lacks IORING_SETUP_NO_SQARRAY|SQ_REWIND "
-			 "(%s)",
-			 strerror(-ret));
+		snprintf(
+			why, len,
+			"io_uring lacks IORING_SETUP_NO_SQARRAY|SQ_REWIND (%s)",
+			strerror(-ret));
 		return ret;
 	}
 	ret = fastpath_load(&b, &r, pin_dir, 0, 0, 1, dummy);

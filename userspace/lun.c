@@ -29,9 +29,9 @@ static int open_member(const struct plan_member *pm, bool read_only)
 	fd = open(pm->dev.dev_path, flags | O_DIRECT);
 	if (fd < 0 && errno == EINVAL) {
 		/* e.g. a file on ramfs: no O_DIRECT there */
-		log_warn("%s does not support O_DIRECT; using buffered I/O "
-			 "(flushes still reach it)",
-			 pm->dev.dev_path);
+		log_warn(
+			"%s does not support O_DIRECT; using buffered I/O (flushes still reach it)",
+			pm->dev.dev_path);
 		fd = open(pm->dev.dev_path, flags);
 	}
 	if (fd < 0) {
@@ -363,12 +363,12 @@ int lun_start(struct lun *l, const struct lun_env *env)
 	int ret = start_device(l, env);
 
 	if (!ret)
-		log_info("%s %s location %u -> %s (%s; %u queue(s) x %u, "
-			 "%zu member(s)%s)",
-			 settings_protocol_name(pd->ctrl->protocol),
-			 pd->key.controller, pd->key.location, l->bdev, l->link,
-			 ld->nr_queues, ld->depth, pd->nr_members,
-			 l->recovered ? ", recovered" : "");
+		log_info(
+			"%s %s location %u -> %s (%s; %u queue(s) x %u, %zu member(s)%s)",
+			settings_protocol_name(pd->ctrl->protocol),
+			pd->key.controller, pd->key.location, l->bdev, l->link,
+			ld->nr_queues, ld->depth, pd->nr_members,
+			l->recovered ? ", recovered" : "");
 	return ret;
 }
 

@@ -123,8 +123,7 @@ static int ensure_bpffs(char *err, size_t errlen)
 		int e = errno;
 
 		errf(err, errlen,
-		     "bpffs is not mounted on %s and mounting it "
-		     "failed: %s",
+		     "bpffs is not mounted on %s and mounting it failed: %s",
 		     root, strerror(e));
 		return -e;
 	}
@@ -240,8 +239,7 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 	ret = maps_instance_dir(instance, m->dir, sizeof(m->dir));
 	if (ret) {
 		errf(err, errlen,
-		     "invalid instance name '%s' (1-32 of "
-		     "[A-Za-z0-9_-])",
+		     "invalid instance name '%s' (1-32 of [A-Za-z0-9_-])",
 		     instance);
 		return ret;
 	}
@@ -259,8 +257,7 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 	}
 	if (!dir_is_empty(m->dir)) {
 		errf(err, errlen,
-		     "instance '%s' is already loaded (%s); "
-		     "unload it first",
+		     "instance '%s' is already loaded (%s); unload it first",
 		     instance, m->dir);
 		return -EEXIST;
 	}
@@ -282,8 +279,7 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 		ret = remap_bpf__load(m->skel);
 	if (ret) {
 		errf(err, errlen,
-		     "loading the BPF maps and remap program: %s "
-		     "(is this root with BPF enabled?)",
+		     "loading the BPF maps and remap program: %s (is this root with BPF enabled?)",
 		     strerror(-ret));
 		goto fail;
 	}
@@ -324,9 +320,7 @@ int maps_open(const char *instance, struct maps *m, char *err, size_t errlen)
 			ret = -errno;
 			if (ret == -ENOENT)
 				errf(err, errlen,
-				     "instance '%s' is not loaded "
-				     "(no %s); run 'blkxlate "
-				     "load CONFIG' first",
+				     "instance '%s' is not loaded (no %s); run 'blkxlate load CONFIG' first",
 				     instance, path);
 			else
 				errf(err, errlen, "opening %s: %s", path,
@@ -376,9 +370,8 @@ int maps_destroy(const char *instance, char *err, size_t errlen)
 		if (!ret) {
 			ret = -errno;
 			errf(err, errlen,
-			     "removing %s: %s (unknown pins "
-			     "left there?)",
-			     dir, strerror(errno));
+			     "removing %s: %s (unknown pins left there?)", dir,
+			     strerror(errno));
 		}
 	} else if (!found && !ret) {
 		errf(err, errlen, "instance '%s' is not loaded", instance);

@@ -169,10 +169,10 @@ static int probe_block(const struct resolve_ctx *rc, unsigned int flags,
 		char why[600];
 
 		describe_busy(rc, rd->major, rd->minor, why, sizeof(why));
-		settings_error_set(err, "StorageBackingInUse", fpath,
-				   "backing %s (%s) is in use: %s; blkxlate "
-				   "needs it for itself",
-				   rd->dev_path, rd->how, why);
+		settings_error_set(
+			err, "StorageBackingInUse", fpath,
+			"backing %s (%s) is in use: %s; blkxlate needs it for itself",
+			rd->dev_path, rd->how, why);
 		return -EBUSY;
 	}
 	if (fd < 0) {
@@ -223,19 +223,19 @@ static int probe_file(struct plan_member *pm, const char *fpath,
 		return -e;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		settings_error_set(err, "StorageUnsupportedDeviceType", fpath,
-				   "backing %s is neither a regular file nor a "
-				   "block device",
-				   rd->dev_path);
+		settings_error_set(
+			err, "StorageUnsupportedDeviceType", fpath,
+			"backing %s is neither a regular file nor a block device",
+			rd->dev_path);
 		return -EINVAL;
 	}
 	if (access(rd->dev_path, R_OK | W_OK)) {
 		int e = errno;
 
-		settings_error_set(err, "StorageCannotOpenVtl2Device", fpath,
-				   "backing file %s is not readable and "
-				   "writable: %s",
-				   rd->dev_path, strerror(e));
+		settings_error_set(
+			err, "StorageCannotOpenVtl2Device", fpath,
+			"backing file %s is not readable and writable: %s",
+			rd->dev_path, strerror(e));
 		return -e;
 	}
 	rd->is_file = true;
@@ -276,23 +276,22 @@ static int probe_member(const struct resolve_ctx *rc, unsigned int flags,
 
 	if (pm->dev.logical_block_size != 512 &&
 	    pm->dev.logical_block_size != 4096) {
-		settings_error_set(err, "StorageInvalidSectorSize", fpath,
-				   "backing %s has %u-byte sectors; blkxlate "
-				   "serves 512- and 4096-byte sectors only",
-				   pm->dev.dev_path,
-				   pm->dev.logical_block_size);
+		settings_error_set(
+			err, "StorageInvalidSectorSize", fpath,
+			"backing %s has %u-byte sectors; blkxlate serves 512- and 4096-byte sectors only",
+			pm->dev.dev_path, pm->dev.logical_block_size);
 		return -EINVAL;
 	}
 	if (pm->dev.physical_block_size < pm->dev.logical_block_size)
 		pm->dev.physical_block_size = pm->dev.logical_block_size;
 	if (pm->dev.size_bytes < pm->dev.logical_block_size ||
 	    pm->dev.size_bytes % pm->dev.logical_block_size) {
-		settings_error_set(err, "StorageInvalidDiskSize", fpath,
-				   "backing %s is %" PRIu64
-				   " bytes: the size must be a non-zero "
-				   "multiple of its %u-byte sector",
-				   pm->dev.dev_path, pm->dev.size_bytes,
-				   pm->dev.logical_block_size);
+		settings_error_set(
+			err, "StorageInvalidDiskSize", fpath,
+			"backing %s is %" PRIu64
+			" bytes: the size must be a non-zero multiple of its %u-byte sector",
+			pm->dev.dev_path, pm->dev.size_bytes,
+			pm->dev.logical_block_size);
 		return -EINVAL;
 	}
 	pm->size_bytes = pm->dev.size_bytes;
@@ -317,8 +316,7 @@ static int check_stripe_members(const struct plan_disk *d,
 		if (mi->dev.logical_block_size != m0->dev.logical_block_size) {
 			settings_error_set(
 				err, "StorageStripeSectorSizeMismatch", fpath,
-				"striped members must have equal sector sizes: "
-				"%s has %u-byte sectors, %s has %u",
+				"striped members must have equal sector sizes: %s has %u-byte sectors, %s has %u",
 				mi->dev.dev_path, mi->dev.logical_block_size,
 				m0->dev.dev_path, m0->dev.logical_block_size);
 			return -EINVAL;
@@ -326,8 +324,8 @@ static int check_stripe_members(const struct plan_disk *d,
 		if (mi->size_bytes != m0->size_bytes) {
 			settings_error_set(
 				err, "StorageStripeSizeMismatch", fpath,
-				"striped members must have equal sizes: %s is "
-				"%" PRIu64 " bytes, %s is %" PRIu64 " bytes",
+				"striped members must have equal sizes: %s is %" PRIu64
+				" bytes, %s is %" PRIu64 " bytes",
 				mi->dev.dev_path, mi->size_bytes,
 				m0->dev.dev_path, m0->size_bytes);
 			return -EINVAL;
@@ -335,9 +333,7 @@ static int check_stripe_members(const struct plan_disk *d,
 		if (mi->dev.read_only != m0->dev.read_only) {
 			settings_error_set(
 				err, "StorageStripeReadOnlyMismatch", fpath,
-				"striped members must all be "
-				"read-only or all writable: %s is "
-				"%s, %s is %s",
+				"striped members must all be read-only or all writable: %s is %s, %s is %s",
 				mi->dev.dev_path,
 				mi->dev.read_only ? "read-only" : "writable",
 				m0->dev.dev_path,
@@ -359,10 +355,10 @@ static int plan_geometry(struct plan_disk *d, struct settings_error *err)
 	d->lbs = m0->dev.logical_block_size;
 	if (d->ctrl->protocol == SETTINGS_PROTO_IDE && d->lbs != 512) {
 		snprintf(fpath, sizeof(fpath), "%s.device_path", m0->src->path);
-		settings_error_set(err, "StorageInvalidSectorSize", fpath,
-				   "IDE disks have 512-byte sectors, but %s "
-				   "has %u-byte sectors",
-				   m0->dev.dev_path, d->lbs);
+		settings_error_set(
+			err, "StorageInvalidSectorSize", fpath,
+			"IDE disks have 512-byte sectors, but %s has %u-byte sectors",
+			m0->dev.dev_path, d->lbs);
 		return -EINVAL;
 	}
 	if (l->striped) {
@@ -376,8 +372,7 @@ static int plan_geometry(struct plan_disk *d, struct settings_error *err)
 			settings_error_set(
 				err, "StorageInvalidChunkSize", fpath,
 				"chunk_size_in_kb %" PRIu64
-				" must be a non-zero multiple of the %u-byte "
-				"sector size (and below 2 GiB)",
+				" must be a non-zero multiple of the %u-byte sector size (and below 2 GiB)",
 				l->chunk_size_in_kb.val, d->lbs);
 			return -EINVAL;
 		}
@@ -386,8 +381,8 @@ static int plan_geometry(struct plan_disk *d, struct settings_error *err)
 			settings_error_set(
 				err, "StorageInvalidChunkSize", fpath,
 				"chunk_size_in_kb %" PRIu64
-				" is larger than the members "
-				"(%" PRIu64 " bytes each)",
+				" is larger than the members (%" PRIu64
+				" bytes each)",
 				l->chunk_size_in_kb.val, m0->size_bytes);
 			return -EINVAL;
 		}
@@ -408,8 +403,7 @@ static int plan_geometry(struct plan_disk *d, struct settings_error *err)
 			settings_error_set(
 				err, "StorageInvalidDiskSize", fpath,
 				"scsi_disk_size_in_bytes %" PRIu64
-				" must be a non-zero multiple of the %u-byte "
-				"sector size and at most the backing's %" PRIu64
+				" must be a non-zero multiple of the %u-byte sector size and at most the backing's %" PRIu64
 				" bytes",
 				want, d->lbs, d->size_bytes);
 			return -EINVAL;
@@ -456,8 +450,7 @@ static int plan_limits(struct plan_disk *d, struct settings_error *err)
 			settings_error_set(
 				err, "StorageInvalidPhysicalSectorSize", fpath,
 				"physical_sector_size %" PRIu64
-				" is smaller than the %u-byte "
-				"logical sector of the backing",
+				" is smaller than the %u-byte logical sector of the backing",
 				l->physical_sector_size.val, d->lbs);
 			return -EINVAL;
 		}
@@ -533,13 +526,11 @@ static int check_overlaps(const struct plan *p, const struct plan_disk *d,
 				continue;
 			snprintf(fpath, sizeof(fpath), "%s.device_path",
 				 pm->src->path);
-			settings_error_set(err, "StorageBackingDuplicated",
-					   fpath,
-					   "backing %s overlaps %s, already "
-					   "used by %s: a backing can serve "
-					   "one LUN once",
-					   pm->dev.dev_path, om->dev.dev_path,
-					   om->src->path);
+			settings_error_set(
+				err, "StorageBackingDuplicated", fpath,
+				"backing %s overlaps %s, already used by %s: a backing can serve one LUN once",
+				pm->dev.dev_path, om->dev.dev_path,
+				om->src->path);
 			return -EINVAL;
 		}
 	}
@@ -619,11 +610,11 @@ int plan_build(const struct settings *s, const struct resolve_ctx *rc,
 			ret = plan_disk_build(&p, d, rc, flags, err);
 			if (!ret &&
 			    p.nr_members + d->nr_members > BLKX_MAX_MEMBERS) {
-				settings_error_set(err, "StorageTooManyDisks",
-						   d->lun->path,
-						   "more than %d backing "
-						   "members in all",
-						   BLKX_MAX_MEMBERS);
+				settings_error_set(
+					err, "StorageTooManyDisks",
+					d->lun->path,
+					"more than %d backing members in all",
+					BLKX_MAX_MEMBERS);
 				ret = -E2BIG;
 			}
 			if (!ret) {

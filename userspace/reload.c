@@ -31,14 +31,11 @@ int daemon_check_config_file(const char *path, struct settings_error *err)
 	if ((st.st_mode & S_IWOTH) ||
 	    ((st.st_mode & S_IWGRP) && st.st_gid != 0) ||
 	    (st.st_uid != geteuid() && st.st_uid != 0)) {
-		settings_error_set(err, "InsecureConfigFile", "",
-				   "%s (mode %04o, owner uid %u, gid %u) can "
-				   "be written by users other than root; "
-				   "blkxlate runs as root and will not read "
-				   "it (chmod go-w, chown root)",
-				   path, (unsigned int)(st.st_mode & 07777),
-				   (unsigned int)st.st_uid,
-				   (unsigned int)st.st_gid);
+		settings_error_set(
+			err, "InsecureConfigFile", "",
+			"%s (mode %04o, owner uid %u, gid %u) can be written by users other than root; blkxlate runs as root and will not read it (chmod go-w, chown root)",
+			path, (unsigned int)(st.st_mode & 07777),
+			(unsigned int)st.st_uid, (unsigned int)st.st_gid);
 		return -EPERM;
 	}
 	return 0;
@@ -139,13 +136,10 @@ static int check_controllers(const struct settings *cur,
 			if (!found) {
 				settings_error_set(
 					err,
-					"StorageCannotAddRemoveControllerAtRunt"
-					"ime",
+					"StorageCannotAddRemoveControllerAtRuntime",
 					pass ? c->path
 					     : "dynamic.storage_controllers",
-					"controller %s (%s) would be %s; "
-					"controllers cannot be added, removed "
-					"or change protocol while serving",
+					"controller %s (%s) would be %s; controllers cannot be added, removed or change protocol while serving",
 					c->instance_id_str,
 					settings_protocol_name(c->protocol),
 					pass ? "added" : "removed");
@@ -171,16 +165,13 @@ static int check_kept(struct daemon *d, const struct plan *np,
 				err,
 				"StripedStorageCannotChangeControllerAtRuntime",
 				pd->lun->path,
-				"LUN %u of %s is striped and would change; a "
-				"striped LUN cannot change while served (its "
-				"layout is the guest's data)",
+				"LUN %u of %s is striped and would change; a striped LUN cannot change while served (its layout is the guest's data)",
 				pd->key.location, pd->key.controller);
 		else
 			settings_error_set(
 				err, "StorageCannotChangeLunAtRuntime",
 				pd->lun->path,
-				"LUN %u of %s would change; remove it in one "
-				"reload and add it back in another",
+				"LUN %u of %s would change; remove it in one reload and add it back in another",
 				pd->key.location, pd->key.controller);
 		return -EINVAL;
 	}
@@ -232,9 +223,7 @@ static int assign_slots(struct daemon *d, struct plan *np, struct change *c,
 				settings_error_set(
 					err, "StorageTooManyDisks",
 					pd->lun->path,
-					"the running instance has room for %u "
-					"disks and %u members in all; restart "
-					"the daemon to serve more",
+					"the running instance has room for %u disks and %u members in all; restart the daemon to serve more",
 					d->slots.disks, d->slots.members);
 				return -E2BIG;
 			}
@@ -297,13 +286,12 @@ static int acquire(struct daemon *d, struct plan *np, struct change *c,
 			ret = lun_prepare(l, &d->env, &np->disks[i], c->slot[i],
 					  -1);
 		if (ret) {
-			settings_error_set(err, "StorageAttachDiskFailed",
-					   np->disks[i].lun->path,
-					   "cannot serve LUN %u of %s: %s "
-					   "(nothing was changed; see the log)",
-					   np->disks[i].key.location,
-					   np->disks[i].key.controller,
-					   strerror(-ret));
+			settings_error_set(
+				err, "StorageAttachDiskFailed",
+				np->disks[i].lun->path,
+				"cannot serve LUN %u of %s: %s (nothing was changed; see the log)",
+				np->disks[i].key.location,
+				np->disks[i].key.controller, strerror(-ret));
 			return ret;
 		}
 	}
@@ -337,13 +325,12 @@ static int commit(struct daemon *d, struct plan *np, struct change *c,
 			continue;
 		ret = lun_start(c->added[i], &d->env);
 		if (ret) {
-			settings_error_set(err, "StorageAttachDiskFailed",
-					   np->disks[i].lun->path,
-					   "cannot start LUN %u of %s: %s "
-					   "(nothing was changed)",
-					   np->disks[i].key.location,
-					   np->disks[i].key.controller,
-					   strerror(-ret));
+			settings_error_set(
+				err, "StorageAttachDiskFailed",
+				np->disks[i].lun->path,
+				"cannot start LUN %u of %s: %s (nothing was changed)",
+				np->disks[i].key.location,
+				np->disks[i].key.controller, strerror(-ret));
 			return ret;
 		}
 	}

@@ -674,10 +674,10 @@ static int nvme_ctrl_by_serial(struct rs *r, const char *serial,
 	d = opendir(cls);
 	if (!d) {
 		e = errno;
-		return rs_fail(r, ERR_NOT_FOUND, field,
-			       "no NVMe controller with serial \"%s\": cannot "
-			       "list %s (%s; nvme driver not loaded?)",
-			       serial, cls, strerror(e));
+		return rs_fail(
+			r, ERR_NOT_FOUND, field,
+			"no NVMe controller with serial \"%s\": cannot list %s (%s; nvme driver not loaded?)",
+			serial, cls, strerror(e));
 	}
 	while ((de = readdir(d))) {
 		if (!name_num(de->d_name, "nvme", &num) ||
@@ -703,8 +703,7 @@ static int nvme_ctrl_by_serial(struct rs *r, const char *serial,
 	if (n > 1 && !one_subsys)
 		return rs_fail(
 			r, ERR_NOT_FOUND, field,
-			"NVMe serial \"%s\" is ambiguous: controllers %s "
-			"under %s have it but are not one subsystem",
+			"NVMe serial \"%s\" is ambiguous: controllers %s under %s have it but are not one subsystem",
 			serial, list, cls);
 	if (best == UINT32_MAX)
 		return rs_fail(r, ERR_NOT_FOUND, field, "path too long");
@@ -731,10 +730,10 @@ static int nvme_find_ctrl(struct rs *r, struct nvme_ctrl_ref *c)
 	} else if (name_num(p, "nvme", NULL)) {
 		if (pfmt(top, sizeof(top), "%s/class/nvme/%s", r->sys, p) ||
 		    !is_dir(top))
-			return rs_fail(r, ERR_NOT_FOUND, field,
-				       "no NVMe controller %s under "
-				       "%s/class/nvme%s",
-				       p, r->sys, dangling(top));
+			return rs_fail(
+				r, ERR_NOT_FOUND, field,
+				"no NVMe controller %s under %s/class/nvme%s",
+				p, r->sys, dangling(top));
 		if (ctrl_set(c, top, p))
 			return rs_fail(r, ERR_NOT_FOUND, field,
 				       "path too long");
@@ -876,19 +875,19 @@ static int nvme_find_ns(struct rs *r, const struct nvme_ctrl_ref *c,
 	if (!ns[0]) {
 		u32_list(seen, nseen, (int)(sizeof(seen) / sizeof(seen[0])),
 			 list, sizeof(list));
-		return rs_fail(r, ERR_NOT_FOUND, field,
-			       "NVMe controller %s has no namespace with nsid "
-			       "%" PRIu32 " (it has %s)",
-			       c->label, want, list);
+		return rs_fail(
+			r, ERR_NOT_FOUND, field,
+			"NVMe controller %s has no namespace with nsid %" PRIu32
+			" (it has %s)",
+			c->label, want, list);
 	}
 	if (path_dev) {
 		if (nvme_head_of(r, ns, want, head, sizeof(head)))
-			return rs_fail(r, ERR_NOT_FOUND, field,
-				       "NVMe controller %s: nsid %" PRIu32
-				       " is multipath path device %s, but no "
-				       "head disk links to it in "
-				       "%s/block/*/multipath/",
-				       c->label, want, ns, r->sys);
+			return rs_fail(
+				r, ERR_NOT_FOUND, field,
+				"NVMe controller %s: nsid %" PRIu32
+				" is multipath path device %s, but no head disk links to it in %s/block/*/multipath/",
+				c->label, want, ns, r->sys);
 		sfmt(how, sizeof(how),
 		     "nvme %s nsid %" PRIu32 " -> %s (head of %s)", c->desc,
 		     want, head, ns);
@@ -953,10 +952,10 @@ static int scsi_find_host(struct rs *r, uint32_t *host, char *desc, size_t len)
 		return ret;
 	}
 	if (!name_num(p, "host", host) && parse_u32(p, host))
-		return rs_fail(r, ERR_NOT_FOUND, field,
-			       "\"%s\" is not a VMBus GUID, a SCSI host (hostN "
-			       "or N) or a PCI address",
-			       p);
+		return rs_fail(
+			r, ERR_NOT_FOUND, field,
+			"\"%s\" is not a VMBus GUID, a SCSI host (hostN or N) or a PCI address",
+			p);
 	if (pfmt(top, sizeof(top), "%s/class/scsi_host/host%" PRIu32, r->sys,
 		 *host) ||
 	    !is_dir(top))
@@ -1020,11 +1019,11 @@ static int resolve_vscsi(struct rs *r, struct resolved_dev *out)
 		return rs_fail(r, ERR_NOT_FOUND, field, "sysfs root too long");
 	if (!is_dir(sdev)) {
 		scsi_luns(r, host, list, sizeof(list));
-		return rs_fail(r, ERR_NOT_FOUND, field,
-			       "SCSI %s has no LUN %" PRIu32
-			       " at channel 0 target 0: no %s%s (it has LUNs "
-			       "%s)",
-			       desc, lun, sdev, dangling(sdev), list);
+		return rs_fail(
+			r, ERR_NOT_FOUND, field,
+			"SCSI %s has no LUN %" PRIu32
+			" at channel 0 target 0: no %s%s (it has LUNs %s)",
+			desc, lun, sdev, dangling(sdev), list);
 	}
 	d = opendir(blk);
 	if (d) {
@@ -1049,11 +1048,11 @@ static int resolve_vscsi(struct rs *r, struct resolved_dev *out)
 	/* No disk: not a disk at all (type 0 disk, 14 RBC), or not bound. */
 	if (read_attr_str(sdev, "type", type, sizeof(type)) == 0 &&
 	    strcmp(type, "0") != 0 && strcmp(type, "14") != 0)
-		return rs_fail(r, ERR_UNSUPPORTED, field,
-			       "SCSI device %s (%s lun %" PRIu32
-			       ") is not a disk (SCSI type %s): no block "
-			       "device under %s",
-			       hctl, desc, lun, type, blk);
+		return rs_fail(
+			r, ERR_UNSUPPORTED, field,
+			"SCSI device %s (%s lun %" PRIu32
+			") is not a disk (SCSI type %s): no block device under %s",
+			hctl, desc, lun, type, blk);
 	return rs_fail(r, ERR_NOT_FOUND, field,
 		       "SCSI device %s (%s lun %" PRIu32
 		       ") has no block device under %s (sd_mod not loaded?)",
@@ -1088,29 +1087,28 @@ static int resolve_file(struct rs *r, struct resolved_dev *out)
 		return 0;
 	}
 	if (!S_ISBLK(st.st_mode))
-		return rs_fail(r, ERR_UNSUPPORTED, field,
-			       "%s is neither a regular file nor a block "
-			       "device",
-			       p);
+		return rs_fail(
+			r, ERR_UNSUPPORTED, field,
+			"%s is neither a regular file nor a block device", p);
 	if (pfmt(dir, sizeof(dir), "%s/dev/block/%u:%u", r->sys,
 		 major(st.st_rdev), minor(st.st_rdev)) ||
 	    !is_dir(dir))
-		return rs_fail(r, ERR_NOT_FOUND, field,
-			       "block device %s (%u:%u) has no %s/dev/block/"
-			       "%u:%u%s",
-			       p, major(st.st_rdev), minor(st.st_rdev), r->sys,
-			       major(st.st_rdev), minor(st.st_rdev),
-			       dangling(dir));
+		return rs_fail(
+			r, ERR_NOT_FOUND, field,
+			"block device %s (%u:%u) has no %s/dev/block/%u:%u%s",
+			p, major(st.st_rdev), minor(st.st_rdev), r->sys,
+			major(st.st_rdev), minor(st.st_rdev), dangling(dir));
 	if (block_attrs_at(dir, out, why, sizeof(why)))
 		return rs_fail(r, ERR_NOT_FOUND, field,
 			       "block device %s (%s) is unusable: %s", p, dir,
 			       why);
 	if (out->major != major(st.st_rdev) || out->minor != minor(st.st_rdev))
-		return rs_fail(r, ERR_NOT_FOUND, field,
-			       "block device %s is %u:%u but %s/dev says "
-			       "%" PRIu32 ":%" PRIu32,
-			       p, major(st.st_rdev), minor(st.st_rdev), dir,
-			       out->major, out->minor);
+		return rs_fail(
+			r, ERR_NOT_FOUND, field,
+			"block device %s is %u:%u but %s/dev says %" PRIu32
+			":%" PRIu32,
+			p, major(st.st_rdev), minor(st.st_rdev), dir,
+			out->major, out->minor);
 	base = realpath(dir, real) ? strrchr(real, '/') : NULL;
 	sfmt(out->name, sizeof(out->name), "%s", base ? base + 1 : "");
 	sfmt(out->how, sizeof(out->how), "file %s (block device %s %u:%u)", p,

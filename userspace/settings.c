@@ -385,10 +385,10 @@ static int get_uint(struct pctx *c, const struct fields *f, int i, uint64_t max,
 		snprintf(vb, sizeof(vb), "%s", "a number >= 2^64 - 1");
 	else
 		val_text(v, vb);
-	return fail(c, ERR_JSON, f, i, "%s is not %s", vb,
-		    wide ? "an unsigned 64-bit integer (a number "
-			   "or a decimal string)"
-			 : "an unsigned 32-bit integer (0..4294967295)");
+	return fail(
+		c, ERR_JSON, f, i, "%s is not %s", vb,
+		wide ? "an unsigned 64-bit integer (a number or a decimal string)"
+		     : "an unsigned 32-bit integer (0..4294967295)");
 }
 
 static int get_u32(struct pctx *c, const struct fields *f, int i,
@@ -611,10 +611,10 @@ static int device_path_check(struct pctx *c, const struct fields *f,
 		return fail(c, ERR_DEVICE_PATH, f, idx[D_PATH],
 			    "is empty (the backing device is required)");
 	if (dev->type == SETTINGS_DEV_FILE && *p != '/')
-		return fail(c, ERR_DEVICE_PATH, f, idx[D_PATH],
-			    "\"%s\" is not an absolute path (file "
-			    "backings need one)",
-			    p);
+		return fail(
+			c, ERR_DEVICE_PATH, f, idx[D_PATH],
+			"\"%s\" is not an absolute path (file backings need one)",
+			p);
 	dev->device_path = strdup(p);
 	return dev->device_path ? 0 : oom(c);
 }
@@ -631,9 +631,9 @@ static int device_sub_check(struct pctx *c, const struct fields *f, int i,
 		return ret;
 	dev->sub_device_path = (uint32_t)sub.val;
 	if (dev->type == SETTINGS_DEV_NVME && !sub.has)
-		return fail(c, ERR_SUB_PATH, f, i,
-			    "is missing (an NVMe backing needs its "
-			    "namespace id, 1..4294967294)");
+		return fail(
+			c, ERR_SUB_PATH, f, i,
+			"is missing (an NVMe backing needs its namespace id, 1..4294967294)");
 	if (dev->type == SETTINGS_DEV_NVME &&
 	    (sub.val == 0 || sub.val == UINT32_MAX))
 		rule = "an NVMe namespace id is 1..4294967294";
@@ -697,15 +697,15 @@ static int pd_single(struct pctx *c, const struct fields *f,
 	int ret;
 
 	if (!device)
-		return fail(c, ERR_DISK_COUNT, f, PD_DEVICE,
-			    "is missing (a single disk needs "
-			    "exactly one device; %zu in devices)",
-			    nr);
+		return fail(
+			c, ERR_DISK_COUNT, f, PD_DEVICE,
+			"is missing (a single disk needs exactly one device; %zu in devices)",
+			nr);
 	if (nr)
-		return fail(c, ERR_DISK_COUNT, f, PD_DEVICES,
-			    "has %zu devices (a single disk takes "
-			    "only physical_devices.device)",
-			    nr);
+		return fail(
+			c, ERR_DISK_COUNT, f, PD_DEVICES,
+			"has %zu devices (a single disk takes only physical_devices.device)",
+			nr);
 	ret = lun_alloc_devices(c, lun, 1);
 	if (ret)
 		return ret;
@@ -721,9 +721,9 @@ static int pd_striped(struct pctx *c, const struct fields *f,
 	int ret;
 
 	if (f->val[PD_DEVICE])
-		return fail(c, ERR_DISK_COUNT, f, PD_DEVICE,
-			    "is set (a striped disk takes only "
-			    "physical_devices.devices)");
+		return fail(
+			c, ERR_DISK_COUNT, f, PD_DEVICE,
+			"is set (a striped disk takes only physical_devices.devices)");
 	if (nr < 2 || nr > MAX_STRIPE_DEVICES)
 		return fail(c, ERR_DISK_COUNT, f, PD_DEVICES,
 			    "has %zu devices (a striped disk needs 2..%d)", nr,
@@ -831,14 +831,15 @@ static int lun_ide_slot(struct pctx *c, const struct fields *f,
 			    "is missing (IDE disks need channel 0 or 1)");
 	if (lun->channel >= SETTINGS_IDE_CHANNELS)
 		return fail(c, ERR_IDE_MAX, f, L_CHANNEL,
-			    "%" PRIu32 " exceeds the IDE limit "
-			    "(channel must be < %d)",
+			    "%" PRIu32
+			    " exceeds the IDE limit (channel must be < %d)",
 			    lun->channel, SETTINGS_IDE_CHANNELS);
 	if (lun->location >= SETTINGS_IDE_DRIVES)
-		return fail(c, ERR_IDE_MAX, f, L_LOCATION,
-			    "%" PRIu32 " exceeds the IDE limit (location must "
-			    "be < %d drives per channel)",
-			    lun->location, SETTINGS_IDE_DRIVES);
+		return fail(
+			c, ERR_IDE_MAX, f, L_LOCATION,
+			"%" PRIu32
+			" exceeds the IDE limit (location must be < %d drives per channel)",
+			lun->location, SETTINGS_IDE_DRIVES);
 	return 0;
 }
 
@@ -864,10 +865,11 @@ static int lun_location(struct pctx *c, enum settings_protocol proto,
 			    loc.val, SETTINGS_SCSI_MAX_LUNS);
 	if (proto == SETTINGS_PROTO_NVME &&
 	    (loc.val == 0 || loc.val == UINT32_MAX))
-		return fail(c, ERR_LOCATION_MAX, f, L_LOCATION,
-			    "%" PRIu64 " is not an NVMe namespace id "
-			    "(location must be 1..4294967294)",
-			    loc.val);
+		return fail(
+			c, ERR_LOCATION_MAX, f, L_LOCATION,
+			"%" PRIu64
+			" is not an NVMe namespace id (location must be 1..4294967294)",
+			loc.val);
 	if (!chan.has)
 		return 0;
 	lun->has_channel = false;
@@ -890,14 +892,13 @@ static int get_ascii(struct pctx *c, const struct fields *f, int i, size_t max,
 	len = strlen(*out);
 	for (size_t k = 0; k < len; k++)
 		if ((*out)[k] < 0x20 || (*out)[k] > 0x7e)
-			return fail(c, id, f, i,
-				    "%s has a character that is not "
-				    "printable ASCII",
-				    val_text(f->val[i], vb));
+			return fail(
+				c, id, f, i,
+				"%s has a character that is not printable ASCII",
+				val_text(f->val[i], vb));
 	if (len > max)
 		return fail(c, id, f, i,
-			    "%s is %zu characters long "
-			    "(%s is at most %zu)",
+			    "%s is %zu characters long (%s is at most %zu)",
 			    val_text(f->val[i], vb), len, f->names[i], max);
 	if (!len)
 		*out = NULL;
@@ -939,10 +940,10 @@ static int lun_device_id(struct pctx *c, const struct fields *f,
 		return fail(c, ERR_DEVICE_ID, f, L_DEVICE_ID,
 			    "\"%s\" is not a GUID", s);
 	if (guid_is_zero(&lun->device_id))
-		return fail(c, ERR_DEVICE_ID, f, L_DEVICE_ID,
-			    "\"%s\" is the zero GUID (device_id "
-			    "must be non-zero)",
-			    s);
+		return fail(
+			c, ERR_DEVICE_ID, f, L_DEVICE_ID,
+			"\"%s\" is the zero GUID (device_id must be non-zero)",
+			s);
 	lun->has_device_id = true;
 	return 0;
 }
@@ -986,17 +987,19 @@ static int lun_sizes(struct pctx *c, const struct fields *f,
 	if (!ret)
 		ret = get_u64(c, f, L_MAX_TRANSFER, &lun->max_transfer_length);
 	if (!ret && mtl->has && (mtl->val < 4096 || mtl->val % 512))
-		return fail(c, ERR_MAX_TRANSFER, f, L_MAX_TRANSFER,
-			    "%" PRIu64 " is invalid (max_transfer_length must "
-			    "be >= 4096 and a multiple of 512)",
-			    mtl->val);
+		return fail(
+			c, ERR_MAX_TRANSFER, f, L_MAX_TRANSFER,
+			"%" PRIu64
+			" is invalid (max_transfer_length must be >= 4096 and a multiple of 512)",
+			mtl->val);
 	if (!ret)
 		ret = get_u64(c, f, L_DISK_SIZE, &lun->scsi_disk_size_in_bytes);
 	if (!ret && ds->has && (ds->val == 0 || ds->val % 512))
-		return fail(c, ERR_DISK_SIZE, f, L_DISK_SIZE,
-			    "%" PRIu64 " is invalid (scsi_disk_size_in_bytes "
-			    "must be a non-zero multiple of 512)",
-			    ds->val);
+		return fail(
+			c, ERR_DISK_SIZE, f, L_DISK_SIZE,
+			"%" PRIu64
+			" is invalid (scsi_disk_size_in_bytes must be a non-zero multiple of 512)",
+			ds->val);
 	return ret;
 }
 
@@ -1032,10 +1035,9 @@ static int lun_legacy(struct pctx *c, const struct fields *f,
 		int i = f->val[L_DEVICE_PATH] ? L_SUB_DEVICE_PATH
 					      : L_DEVICE_PATH;
 
-		return fail(c, ERR_JSON, f, i,
-			    "is missing: could not find any "
-			    "physical devices (the legacy form "
-			    "needs device_path and sub_device_path)");
+		return fail(
+			c, ERR_JSON, f, i,
+			"is missing: could not find any physical devices (the legacy form needs device_path and sub_device_path)");
 	}
 	ret = lun_alloc_devices(c, lun, 1);
 	if (ret)
@@ -1053,10 +1055,10 @@ static int lun_chunk_size(struct pctx *c, const struct fields *f,
 	if (ret)
 		return ret;
 	if (lun->striped && !lun->chunk_size_in_kb.val)
-		return fail(c, ERR_CHUNK_SIZE, f, L_CHUNK_SIZE,
-			    "is %s (a striped disk needs a "
-			    "non-zero chunk size in KiB)",
-			    lun->chunk_size_in_kb.has ? "0" : "missing");
+		return fail(
+			c, ERR_CHUNK_SIZE, f, L_CHUNK_SIZE,
+			"is %s (a striped disk needs a non-zero chunk size in KiB)",
+			lun->chunk_size_in_kb.has ? "0" : "missing");
 	if (!lun->striped && lun->chunk_size_in_kb.has) {
 		lun->chunk_size_in_kb.has = false;
 		lun->chunk_size_in_kb.val = 0;
@@ -1090,24 +1092,23 @@ static int lun_backing(struct pctx *c, enum settings_protocol proto,
 			legacy = i;
 	/* As OpenHCL: is_dvd or physical_devices means the new schema. */
 	if (legacy >= 0 && (pd || lun->is_dvd))
-		return fail(c, ERR_JSON, f, legacy,
-			    "cannot be used with %s: cannot mix old/new "
-			    "physical device schema declarations",
-			    pd ? "physical_devices" : "is_dvd");
+		return fail(
+			c, ERR_JSON, f, legacy,
+			"cannot be used with %s: cannot mix old/new physical device schema declarations",
+			pd ? "physical_devices" : "is_dvd");
 	if (pd) {
 		field_path(f, L_PHYSICAL_DEVICES, path);
 		ret = parse_physical_devices(c, pd, path, lun);
 	} else if (lun->is_dvd) {
-		return fail(c, ERR_EMPTY_DRIVE, f, L_IS_DVD,
-			    "is true with no physical_devices: "
-			    "blkxlate cannot serve an empty drive");
+		return fail(
+			c, ERR_EMPTY_DRIVE, f, L_IS_DVD,
+			"is true with no physical_devices: blkxlate cannot serve an empty drive");
 	} else if (legacy >= 0) {
 		ret = lun_legacy(c, f, lun);
 	} else {
-		return fail(c, ERR_JSON, f, L_PHYSICAL_DEVICES,
-			    "is missing: could not find any "
-			    "physical devices (need "
-			    "physical_devices or device_path)");
+		return fail(
+			c, ERR_JSON, f, L_PHYSICAL_DEVICES,
+			"is missing: could not find any physical devices (need physical_devices or device_path)");
 	}
 	return ret ? ret : lun_chunk_size(c, f, lun);
 }
@@ -1168,16 +1169,17 @@ static int lun_check_dup(struct pctx *c, const struct settings_controller *ctl,
 			continue;
 		path_field(path, lun->path, "location");
 		if (ide)
-			return fail_path(c, ERR_IDE_SLOT, path,
-					 "%" PRIu32 " on channel %" PRIu32
-					 " is already used by %s "
-					 "(one disk per IDE slot)",
-					 lun->location, lun->channel,
-					 path_short(o->path));
-		return fail_path(c, ERR_LOCATION_DUP, path,
-				 "%" PRIu32 " is already used by %s (locations "
-				 "must be unique within a controller)",
-				 lun->location, path_short(o->path));
+			return fail_path(
+				c, ERR_IDE_SLOT, path,
+				"%" PRIu32 " on channel %" PRIu32
+				" is already used by %s (one disk per IDE slot)",
+				lun->location, lun->channel,
+				path_short(o->path));
+		return fail_path(
+			c, ERR_LOCATION_DUP, path,
+			"%" PRIu32
+			" is already used by %s (locations must be unique within a controller)",
+			lun->location, path_short(o->path));
 	}
 	return 0;
 }
@@ -1229,11 +1231,11 @@ static int ctl_instance_id(struct pctx *c, const struct fields *f, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (guid_equal(&c->s->controllers[i].instance_id,
 			       &ctl->instance_id))
-			return fail(c, ERR_CTRL_DUP, f, C_INSTANCE_ID,
-				    "%s is already used by %s (instance "
-				    "ids must be unique)",
-				    ctl->instance_id_str,
-				    path_short(c->s->controllers[i].path));
+			return fail(
+				c, ERR_CTRL_DUP, f, C_INSTANCE_ID,
+				"%s is already used by %s (instance ids must be unique)",
+				ctl->instance_id_str,
+				path_short(c->s->controllers[i].path));
 	return 0;
 }
 
@@ -1369,9 +1371,9 @@ static int parse_dynamic(struct pctx *c, struct json_object *obj,
 	nics = f.val[DY_NIC_DEVICES];
 	if (nics && !(json_object_is_type(nics, json_type_array) &&
 		      !json_object_array_length(nics))) {
-		ret = warn_field(c, &f, DY_NIC_DEVICES,
-				 "are network devices, which blkxlate "
-				 "does not serve; ignored");
+		ret = warn_field(
+			c, &f, DY_NIC_DEVICES,
+			"are network devices, which blkxlate does not serve; ignored");
 		if (ret)
 			return ret;
 	}
@@ -1523,9 +1525,9 @@ static int parse_json_text(struct pctx *c, const char *text, size_t len,
 		json_object_put(*out);
 		*out = NULL;
 		if (bad < end)
-			return json_fail(c, src, path, text, bad,
-					 "invalid UTF-8 (an overlong form, a "
-					 "surrogate or above U+10FFFF)");
+			return json_fail(
+				c, src, path, text, bad,
+				"invalid UTF-8 (an overlong form, a surrogate or above U+10FFFF)");
 		return json_fail(c, src, path, text, end,
 				 "unexpected data after the document");
 	}
@@ -1601,9 +1603,9 @@ static int parse_b64_chunk(struct pctx *c, struct json_object *v,
 	if (n < 0)
 		ret = fail_path(c, ERR_JSON, path, "is not valid base64");
 	else if (buf[strspn(buf, " \t\r\n")] != '{')
-		ret = fail_path(c, ERR_JSON, path,
-				"does not decode to a JSON object "
-				"(protobuf chunks are not supported)");
+		ret = fail_path(
+			c, ERR_JSON, path,
+			"does not decode to a JSON object (protobuf chunks are not supported)");
 	else {
 		snprintf(src, sizeof(src), "%s (base64-decoded)", path);
 		ret = parse_json_text(c, buf, (size_t)n, src, path, doc);
@@ -1624,9 +1626,9 @@ static int chunk_base(struct pctx *c, const struct fields *f, bool *seen_base)
 	int ret = 0;
 
 	if (*seen_base)
-		return fail(c, ERR_JSON, f, NS_NAMESPACE,
-			    "\"Base\" is given twice (one Base "
-			    "chunk per document)");
+		return fail(
+			c, ERR_JSON, f, NS_NAMESPACE,
+			"\"Base\" is given twice (one Base chunk per document)");
 	*seen_base = true;
 	field_path(f, NS_SETTINGS, path);
 	if (json_object_is_type(v, json_type_string))
@@ -1668,14 +1670,13 @@ static int parse_chunk(struct pctx *c, struct json_object *obj,
 	if (!strcmp(ns, "Base"))
 		return chunk_base(c, &f, seen_base);
 	if (!strcmp(ns, "NetworkDevice") || !strcmp(ns, "NetworkAcceleration"))
-		return warn_field(c, &f, NS_NAMESPACE,
-				  "is a network namespace, which "
-				  "blkxlate does not serve; ignored");
-	return fail(c, ERR_NAMESPACE, &f, NS_NAMESPACE,
-		    "%s is not a supported namespace "
-		    "(Base, NetworkDevice or "
-		    "NetworkAcceleration)",
-		    val_text(f.val[NS_NAMESPACE], vb));
+		return warn_field(
+			c, &f, NS_NAMESPACE,
+			"is a network namespace, which blkxlate does not serve; ignored");
+	return fail(
+		c, ERR_NAMESPACE, &f, NS_NAMESPACE,
+		"%s is not a supported namespace (Base, NetworkDevice or NetworkAcceleration)",
+		val_text(f.val[NS_NAMESPACE], vb));
 }
 
 static int parse_namespaces(struct pctx *c, const struct fields *f)
@@ -1687,9 +1688,9 @@ static int parse_namespaces(struct pctx *c, const struct fields *f)
 
 	for (int i = B_VERSION; i < B_NR; i++)
 		if (f->val[i])
-			return fail(c, ERR_JSON, f, i,
-				    "cannot be mixed with "
-				    "namespace_settings (use a Base chunk)");
+			return fail(
+				c, ERR_JSON, f, i,
+				"cannot be mixed with namespace_settings (use a Base chunk)");
 	ret = get_typed(c, f, T_NAMESPACE_SETTINGS, json_type_array, &arr);
 	if (ret)
 		return ret;

@@ -173,10 +173,10 @@ static void test_bpf_equals_c(void **state)
 		assert_int_equal(maps_remap(&f->maps, &rq), 0);
 		cn = c_remap(d, sector, nr, csegs);
 		if (rq.result != cn)
-			fail_msg("request %ld (disk %u, %llu+%llu): BPF %d, C "
-				 "%d",
-				 i, d->key.location, (unsigned long long)sector,
-				 (unsigned long long)nr, rq.result, cn);
+			fail_msg(
+				"request %ld (disk %u, %llu+%llu): BPF %d, C %d",
+				i, d->key.location, (unsigned long long)sector,
+				(unsigned long long)nr, rq.result, cn);
 		for (int s = 0; s < cn; s++) {
 			assert_int_equal(rq.segs[s].member, csegs[s].member);
 			assert_int_equal(rq.segs[s].member_sector,
@@ -193,9 +193,9 @@ static void test_bpf_equals_c(void **state)
 			errors++;
 		}
 	}
-	print_message("bpf==c: %d requests identical: %lu mapped (%lu "
-		      "multi-segment), %lu refused alike\n",
-		      REQUESTS, ok, multi, errors);
+	print_message(
+		"bpf==c: %d requests identical: %lu mapped (%lu multi-segment), %lu refused alike\n",
+		REQUESTS, ok, multi, errors);
 	assert_true(ok > REQUESTS / 2 && multi > 1000 && errors > 1000);
 }
 
@@ -289,8 +289,7 @@ int main(void)
 	};
 
 	if (geteuid() != 0) {
-		printf("SKIP: bpf tests need root (BPF maps and programs); "
-		       "CI runs them as root\n");
+		printf("SKIP: bpf tests need root (BPF maps and programs); CI runs them as root\n");
 		return 77;
 	}
 	return cmocka_run_group_tests_name("bpf-remap", tests, setup, teardown);

@@ -73,11 +73,10 @@ static int plan_json(const char *luns, struct plan *p,
 
 	/* every %s in luns is the temp dir */
 	snprintf(body, sizeof(body), luns, dir, dir, dir, dir);
-	snprintf(json, sizeof(json),
-		 "{\"version\":\"V1\",\"dynamic\":{\"storage_controllers\":"
-		 "[{\"instance_id\":\"11111111-2222-3333-4444-555555555555\","
-		 "\"protocol\":\"SCSI\",\"luns\":[%s]}]}}",
-		 body);
+	snprintf(
+		json, sizeof(json),
+		"{\"version\":\"V1\",\"dynamic\":{\"storage_controllers\":[{\"instance_id\":\"11111111-2222-3333-4444-555555555555\",\"protocol\":\"SCSI\",\"luns\":[%s]}]}}",
+		body);
 	ret = settings_parse_string(json, &s, err);
 	if (ret) {
 		print_message("settings: %s %s %s\n", err->error_id, err->path,
@@ -175,12 +174,10 @@ static void test_stripe_refusals(void **state)
 		 "luns[0].physical_devices.device.device_path"},
 		{SINGLE(0, "missing"), NULL,
 		 "luns[0].physical_devices.device.device_path"},
-		{"{\"location\":0,\"scsi_disk_size_in_bytes\":67109376,"
-		 "\"physical_devices\":{\"type\":\"single\",\"device\":" DEV(
+		{"{\"location\":0,\"scsi_disk_size_in_bytes\":67109376,\"physical_devices\":{\"type\":\"single\",\"device\":" DEV(
 			 "a") "}}",
 		 "StorageInvalidDiskSize", "luns[0].scsi_disk_size_in_bytes"},
-		{"{\"location\":0,\"physical_sector_size\":512,"
-		 "\"physical_devices\":{\"type\":\"single\",\"device\":" DEV(
+		{"{\"location\":0,\"physical_sector_size\":512,\"physical_devices\":{\"type\":\"single\",\"device\":" DEV(
 			 "a") "}}",
 		 NULL, NULL}, /* valid: 512 >= 512 */
 	};
@@ -220,14 +217,10 @@ static void test_smaller_disk_and_overrides(void **state)
 
 	(void)state;
 	assert_int_equal(
-		plan_json("{\"location\":3,\"scsi_disk_size_in_bytes\":1048576,"
-			  "\"physical_sector_size\":4096,"
-			  "\"disable_thin_provisioning\":true,\"fua\":true,"
-			  "\"write_cache\":false,\"max_transfer_length\":"
-			  "65536,\"vendor_id\":\"ACME\",\"product_id\":"
-			  "\"Disk\",\"physical_devices\":{\"type\":\"single\","
-			  "\"device\":" DEV("a") "}}",
-			  &p, &err),
+		plan_json(
+			"{\"location\":3,\"scsi_disk_size_in_bytes\":1048576,\"physical_sector_size\":4096,\"disable_thin_provisioning\":true,\"fua\":true,\"write_cache\":false,\"max_transfer_length\":65536,\"vendor_id\":\"ACME\",\"product_id\":\"Disk\",\"physical_devices\":{\"type\":\"single\",\"device\":" DEV(
+				"a") "}}",
+			&p, &err),
 		0);
 	assert_int_equal(p.disks[0].size_bytes, 1 << 20);
 	assert_int_equal(p.disks[0].geo.size_sectors, 2048);

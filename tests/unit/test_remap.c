@@ -220,9 +220,7 @@ static void check_against_model(const struct blkx_disk *d, uint64_t sector,
 			if (m != seg[i].member ||
 			    ms != seg[i].member_sector + k)
 				fail_msg(
-					"sector %llu: model says member %u "
-					"sector %llu, remap says member %u "
-					"sector %llu",
+					"sector %llu: model says member %u sector %llu, remap says member %u sector %llu",
 					(unsigned long long)(sector + covered +
 							     k),
 					m, (unsigned long long)ms,
@@ -280,10 +278,10 @@ static void test_property_random(void **state)
 		check_against_model(&d, sector, nr, seg, n);
 		inside++;
 	}
-	print_message("property: %d requests: %lu mapped (%lu multi-segment), "
-		      "%lu past the end refused, %lu over %d segments\n",
-		      PROPERTY_REQUESTS, inside, multi, outside, too_big,
-		      BLKX_MAX_SEGMENTS);
+	print_message(
+		"property: %d requests: %lu mapped (%lu multi-segment), %lu past the end refused, %lu over %d segments\n",
+		PROPERTY_REQUESTS, inside, multi, outside, too_big,
+		BLKX_MAX_SEGMENTS);
 	/* the generator must exercise every branch it claims to */
 	assert_true(outside > 1000 && multi > 10000 && inside > 500000);
 }

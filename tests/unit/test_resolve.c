@@ -554,8 +554,7 @@ static void test_nvme_serial_not_found(void **state)
 	char want[PATH_MAX + 64];
 
 	xfmt(want, sizeof(want),
-	     "no NVMe controller with serial \"BLKXLATE-Z\" under "
-	     "%s/class/nvme",
+	     "no NVMe controller with serial \"BLKXLATE-Z\" under %s/class/nvme",
 	     f->sys);
 	expect_err(f, resolve(f, SETTINGS_DEV_NVME, "BLKXLATE-Z", 1),
 		   ERR_NOT_FOUND, "device_path", want, NULL);
@@ -592,9 +591,9 @@ static void test_nvme_serial_shared_by_one_subsystem(void **state)
 	link_to(f, SUBSYS2_DIR "/nvme2n1/multipath/nvme2c4n1",
 		"devices/pci0000:00/0000:00:09.0/nvme/nvme4/nvme2c4n1");
 	assert_int_equal(resolve(f, SETTINGS_DEV_NVME, "BLKXLATE-C", 5), 0);
-	expect_disk(f, "nvme2n1", 259, 4,
-		    "nvme serial BLKXLATE-C (nvme2) nsid 5 -> nvme2n1 (head of "
-		    "nvme2c2n1)");
+	expect_disk(
+		f, "nvme2n1", 259, 4,
+		"nvme serial BLKXLATE-C (nvme2) nsid 5 -> nvme2n1 (head of nvme2c2n1)");
 	/* the second path resolves to the same head */
 	assert_int_equal(resolve(f, SETTINGS_DEV_NVME, "nvme4", 5), 0);
 	expect_disk(f, "nvme2n1", 259, 4,
@@ -605,11 +604,11 @@ static void test_nvme_nsid_not_found(void **state)
 {
 	struct fx *f = *state;
 
-	expect_err(f, resolve(f, SETTINGS_DEV_NVME, "BLKXLATE-A", 7),
-		   ERR_NOT_FOUND, "sub_device_path",
-		   "NVMe controller nvme1 (serial BLKXLATE-A) has no namespace "
-		   "with nsid 7 (it has 1, 2)",
-		   NULL);
+	expect_err(
+		f, resolve(f, SETTINGS_DEV_NVME, "BLKXLATE-A", 7),
+		ERR_NOT_FOUND, "sub_device_path",
+		"NVMe controller nvme1 (serial BLKXLATE-A) has no namespace with nsid 7 (it has 1, 2)",
+		NULL);
 }
 
 static void test_nvme_ctrl_without_namespaces(void **state)
@@ -679,11 +678,11 @@ static void test_nvme_pci_two_ctrls(void **state)
 
 	/* a second controller below the same PCI function */
 	mkdirs(f->sys, "devices/pci0000:00/0000:00:04.0/nvme/nvme9");
-	expect_err(f, resolve(f, SETTINGS_DEV_NVME, "0000:00:04.0", 1),
-		   ERR_NOT_FOUND, "device_path",
-		   "PCI device 0000:00:04.0 is ambiguous: several NVMe "
-		   "controllers below it (",
-		   "nvme9");
+	expect_err(
+		f, resolve(f, SETTINGS_DEV_NVME, "0000:00:04.0", 1),
+		ERR_NOT_FOUND, "device_path",
+		"PCI device 0000:00:04.0 is ambiguous: several NVMe controllers below it (",
+		"nvme9");
 }
 
 static void test_nvme_vmbus_not_nvme(void **state)
@@ -882,11 +881,11 @@ static void test_vscsi_pci_two_hosts(void **state)
 	struct fx *f = *state;
 
 	mkdirs(f->sys, "devices/pci0000:00/0000:00:06.0/virtio2/host5");
-	expect_err(f, resolve(f, SETTINGS_DEV_VSCSI, "0000:00:06.0", 0),
-		   ERR_NOT_FOUND, "device_path",
-		   "PCI device 0000:00:06.0 is ambiguous: several SCSI hosts "
-		   "below it (",
-		   "host5");
+	expect_err(
+		f, resolve(f, SETTINGS_DEV_VSCSI, "0000:00:06.0", 0),
+		ERR_NOT_FOUND, "device_path",
+		"PCI device 0000:00:06.0 is ambiguous: several SCSI hosts below it (",
+		"host5");
 }
 
 static void test_vscsi_vmbus_not_scsi(void **state)

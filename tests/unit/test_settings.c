@@ -550,15 +550,15 @@ static void good_camel_case(const struct settings *s)
 	assert_int_equal(s->fixed.io_ring_size, 64);
 	assert_int_equal(s->fixed.scsi_sub_channels, 2);
 	assert_int_equal(c->io_queue_depth.val, 32);
-	assert_string_equal(c->luns[0].path, "dynamic.storageControllers[0]"
-					     ".luns[0]");
+	assert_string_equal(c->luns[0].path,
+			    "dynamic.storageControllers[0].luns[0]");
 	assert_string_equal(c->luns[0].vendor_id, "ACME");
 	assert_true(c->luns[0].is_dvd);
 	assert_int_equal(c->luns[0].scsi_disk_size_in_bytes.val, 1024);
 	check_dev(&c->luns[0].devices[0], SETTINGS_DEV_VSCSI, G_B, 5);
-	assert_string_equal(c->luns[0].devices[0].path,
-			    "dynamic.storageControllers[0].luns[0]"
-			    ".physicalDevices.device");
+	assert_string_equal(
+		c->luns[0].devices[0].path,
+		"dynamic.storageControllers[0].luns[0].physicalDevices.device");
 	assert_true(c->luns[1].legacy);
 	check_dev(&c->luns[1].devices[0], SETTINGS_DEV_NVME, G_A, 9);
 }
@@ -702,12 +702,10 @@ static const struct str_case {
 	 "JsonFormatError", "namespace_settings[0].namespace"},
 	/* base64 of {"version":"V1"}, URL-safe alphabet, no padding. */
 	{"base64 without padding",
-	 "{\"namespace_settings\":[{\"namespace\":\"Base\","
-	 "\"settings\":\"eyJ2ZXJzaW9uIjoiVjEifQ\"}]}",
+	 "{\"namespace_settings\":[{\"namespace\":\"Base\",\"settings\":\"eyJ2ZXJzaW9uIjoiVjEifQ\"}]}",
 	 NULL, NULL},
 	{"base64 of {}",
-	 "{\"namespace_settings\":[{\"namespace\":\"Base\","
-	 "\"settings\":\"e30=\"}]}",
+	 "{\"namespace_settings\":[{\"namespace\":\"Base\",\"settings\":\"e30=\"}]}",
 	 "UnsupportedSchemaVersion", "namespace_settings[0].settings.version"},
 	{"4 SCSI + 1 IDE + NVMe",
 	 DOC(CTRL(ID(1), "\"SCSI\"", "") "," CTRL(ID(2), "\"SCSI\"", "") "," CTRL(
@@ -737,13 +735,12 @@ static const struct str_case {
 							    LUN("0", ""))),
 	 NULL, NULL},
 	{"io_queue_depth 4096",
-	 DOC("{\"instance_id\":\"" C0 "\",\"protocol\":\"SCSI\","
-	     "\"io_queue_depth\":4096}"),
+	 DOC("{\"instance_id\":\"" C0
+	     "\",\"protocol\":\"SCSI\",\"io_queue_depth\":4096}"),
 	 NULL, NULL},
 	{"sub channels 256 stays",
-	 "{\"version\":\"V1\",\"fixed\":"
-	 "{\"scsi_sub_channels\":256}}",
-	 NULL, NULL},
+	 "{\"version\":\"V1\",\"fixed\":{\"scsi_sub_channels\":256}}", NULL,
+	 NULL},
 	{"sub channels above u32",
 	 "{\"version\":\"V1\",\"fixed\":{\"scsi_sub_channels\":4294967296}}",
 	 "JsonFormatError", "fixed.scsi_sub_channels"},
@@ -789,23 +786,22 @@ static const struct str_case {
 	{"device path with NUL",
 	 DOC(CTRL(
 		 C0, "\"SCSI\"",
-		 "{\"physical_devices\":{\"type\":\"single\",\"device\":"
-		 "{\"device_type\":\"vscsi\",\"device_path\":\"a\\u0000\"}}}")),
+		 "{\"physical_devices\":{\"type\":\"single\",\"device\":{\"device_type\":\"vscsi\",\"device_path\":\"a\\u0000\"}}}")),
 	 "JsonFormatError", L0 ".physical_devices.device.device_path"},
 	{"vscsi LUN 16383",
-	 DOC(CTRL(C0, "\"SCSI\"",
-		  "{\"physical_devices\":{\"type\":\"single\",\"device\":"
-		  "{\"device_type\":\"vscsi\",\"device_path\":\"host3\","
-		  "\"sub_device_path\":16383}}}")),
+	 DOC(CTRL(
+		 C0, "\"SCSI\"",
+		 "{\"physical_devices\":{\"type\":\"single\",\"device\":{\"device_type\":\"vscsi\",\"device_path\":\"host3\",\"sub_device_path\":16383}}}")),
 	 NULL, NULL},
 	{"device not an object",
 	 DOC(CTRL(C0, "\"SCSI\"",
 		  "{\"physical_devices\":{\"type\":\"single\",\"device\":7}}")),
 	 "JsonFormatError", L0 ".physical_devices.device"},
 	{"striped member not an object",
-	 DOC(CTRL(C0, "\"SCSI\"",
-		  "{\"chunk_size_in_kb\":4,\"physical_devices\":{\"type\":2,"
-		  "\"devices\":[" DEV_NVME("1") ",\"x\"]}}")),
+	 DOC(CTRL(
+		 C0, "\"SCSI\"",
+		 "{\"chunk_size_in_kb\":4,\"physical_devices\":{\"type\":2,\"devices\":[" DEV_NVME(
+			 "1") ",\"x\"]}}")),
 	 "JsonFormatError", L0 ".physical_devices.devices[1]"},
 	{"protocol as boolean", DOC(CTRL(C0, "true", "")), "JsonFormatError",
 	 P0 ".protocol"},
@@ -912,8 +908,9 @@ static void test_error_set_and_json(void **state)
 	settings_error_set(&err, "Underhill.Other", "", "x");
 	assert_string_equal(err.error_id, "Underhill.Other");
 	text = settings_error_json(&err);
-	assert_string_equal(text, "{\"error_id\":\"Underhill.Other\","
-				  "\"message\":\"x\",\"path\":\"\"}");
+	assert_string_equal(
+		text,
+		"{\"error_id\":\"Underhill.Other\",\"message\":\"x\",\"path\":\"\"}");
 	free(text);
 }
 
@@ -926,8 +923,9 @@ static void test_message_style(void **state)
 	settings_parse_string(
 		DOC(CTRL(C0, "\"SCSI\"", LUN("0", "") "," LUN("64", ""))), &s,
 		&err);
-	assert_string_equal(err.message, "luns[1].location 64 exceeds the "
-					 "SCSI limit (location must be < 64)");
+	assert_string_equal(
+		err.message,
+		"luns[1].location 64 exceeds the SCSI limit (location must be < 64)");
 	settings_parse_string(
 		DOC(CTRL(C0, "\"IDE\"", LUN("2", ",\"channel\":0"))), &s, &err);
 	assert_string_equal(err.error_id,

@@ -38,7 +38,9 @@ BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
 
-US_SRCS   := $(wildcard userspace/*.c)
+# every layer is a folder of userspace/ (docs/architecture.md); objects are
+# mirrored under $(BUILD)/obj and $(BUILD)/san
+US_SRCS   := $(sort $(wildcard userspace/*.c userspace/*/*.c))
 US_LIB_SRCS := $(filter-out userspace/main.c,$(US_SRCS))
 US_OBJS   := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(US_SRCS))
 US_LIB_OBJS := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(US_LIB_SRCS))
@@ -88,12 +90,16 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 		sed '/^[[:space:]]*map->link = /d' > $@
 
 # --- userspace -------------------------------------------------------------
-$(BUILD)/obj/%.o: userspace/%.c | $(BPF_SKELS) $(BUILD)/obj
+# the skeletons are generated before the first compile; after that the
+# objects' -MMD files name the ones they include
+$(BUILD)/obj/%.o: userspace/%.c | $(BPF_SKELS)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/san/%.o: userspace/%.c | $(BPF_SKELS) $(BUILD)/san
+$(BUILD)/san/%.o: userspace/%.c | $(BPF_SKELS)
 	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -O1 -c $< -o $@
 
 $(BUILD)/libblkxlate.a: $(US_LIB_OBJS)
@@ -183,10 +189,11 @@ format-check:
 	echo "format-check: run 'make format'"; exit 1; fi; \
 	echo "format-check: $(words $(FORMAT_FILES)) files clean"
 
-$(BUILD)/bpf $(BUILD)/obj $(BUILD)/san $(BUILD)/bin $(BUILD)/tests $(BUILD)/tests/san:
+$(BUILD)/bpf $(BUILD)/bin $(BUILD)/tests $(BUILD)/tests/san:
 	$(Q)mkdir -p $@
 
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/san/*.d $(BUILD)/bpf/*.d $(BUILD)/tests/*.d $(BUILD)/tests/san/*.d)
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d $(BUILD)/san/*/*.d \
+	$(BUILD)/bpf/*.d $(BUILD)/tests/*.d $(BUILD)/tests/san/*.d)

@@ -23,8 +23,8 @@
 
 #include <blkxlate/remap.h>
 
-#include "maps.h"
-#include "plan.h"
+#include "pins/maps.h"
+#include "plan/plan.h"
 
 #define REQUESTS 100000
 #define NR_DISKS 24

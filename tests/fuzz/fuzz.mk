@@ -23,7 +23,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
 FUZZ_CFLAGS  := -std=gnu11 $(WARN) -O1 -g -D_GNU_SOURCE -Iinclude \
 		-Iuserspace -MMD -MP $(FUZZ_SAN)
 # settings.c and what it calls (guid.c); json-c from the system
-FUZZ_SETTINGS_OBJS := $(FUZZ_DIR)/obj/settings.o $(FUZZ_DIR)/obj/guid.o
+FUZZ_SETTINGS_OBJS := $(FUZZ_DIR)/obj/config/settings.o $(FUZZ_DIR)/obj/base/guid.o
 FUZZ_JSONC_LIBS = $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 # the largest input: settings corpus files stay under 8 KiB
 FUZZ_MAX_LEN_settings := 8000
@@ -40,8 +40,9 @@ FUZZ_ENV := UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 fuzz-build: deps
 	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
 
-$(FUZZ_DIR)/obj/%.o: userspace/%.c | $(FUZZ_DIR)/obj
+$(FUZZ_DIR)/obj/%.o: userspace/%.c | $(FUZZ_DIR)
 	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_DIR)/fuzz_settings: tests/fuzz/fuzz_settings.c $(FUZZ_SETTINGS_OBJS) | $(FUZZ_DIR)
@@ -53,7 +54,7 @@ $(FUZZ_DIR)/fuzz_remap: tests/fuzz/fuzz_remap.c | $(FUZZ_DIR)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $<
 
-$(FUZZ_DIR) $(FUZZ_DIR)/obj:
+$(FUZZ_DIR):
 	$(Q)mkdir -p $@
 
 # One timed run of target $(1): new units into a scratch dir first (the
@@ -131,4 +132,4 @@ fuzz-replay: fuzz-build
 	echo "== fuzz-replay: $$summary, $$crashes crashes ($$(( ($$(date +%s%N) - start) / 1000000 )) ms)"; \
 	[ $$crashes -eq 0 ]
 
--include $(wildcard $(FUZZ_DIR)/*.d $(FUZZ_DIR)/obj/*.d)
+-include $(wildcard $(FUZZ_DIR)/*.d $(FUZZ_DIR)/obj/*/*.d)

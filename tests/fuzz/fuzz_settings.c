@@ -30,8 +30,8 @@
 #include <json-c/json.h>
 
 #include "fuzz.h"
-#include "guid.h"
-#include "settings.h"
+#include "base/guid.h"
+#include "config/settings.h"
 
 /* --- strings ----------------------------------------------------------- */
 

@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "plan.h"
-#include "settings.h"
+#include "plan/plan.h"
+#include "config/settings.h"
 
 static char dir[] = "/tmp/blkxlate-plan.XXXXXX";
 

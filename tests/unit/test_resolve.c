@@ -37,7 +37,7 @@
 
 #include <cmocka.h>
 
-#include "resolve.h"
+#include "devices/resolve.h"
 
 #define ERR_NOT_FOUND	"Configuration.StorageCannotFindVtl2Device"
 #define ERR_UNSUPPORTED "Configuration.StorageUnsupportedDeviceType"

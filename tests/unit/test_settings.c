@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "settings.h"
+#include "config/settings.h"
 
 #define C0  "1f0c3e2a-7a5b-4b8e-9d2a-0c1e2f3a4b5c"
 #define G_A "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"

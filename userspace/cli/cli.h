@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* cli: the blkxlate subcommands, one function each (argv[0] = name). */
+#ifndef BLKXLATE_CLI_H
+#define BLKXLATE_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "base/log.h"
+#include "config/settings.h"
+
+/* Exit statuses of every subcommand. */
+enum cli_exit {
+	CLI_OK = 0,
+	CLI_FAILED = 1,	      /* the operation failed (I/O, BPF, kernel) */
+	CLI_USAGE = 2,	      /* bad command line */
+	CLI_BAD_SETTINGS = 3, /* the settings (or their backings) are invalid */
+};
+
+#define cli_verbose log_verbose
+
+int cli_validate(int argc, char **argv);
+int cli_plan(int argc, char **argv);
+int cli_load(int argc, char **argv);
+int cli_unload(int argc, char **argv);
+int cli_map_lba(int argc, char **argv);
+int cli_daemon(int argc, char **argv);
+int cli_up(int argc, char **argv);
+int cli_down(int argc, char **argv);
+int cli_status(int argc, char **argv);
+int cli_reload(int argc, char **argv);
+int cli_features(int argc, char **argv);
+int cli_resolve(int argc, char **argv);
+int cli_vmm_args(int argc, char **argv);
+int cli_stats(int argc, char **argv);
+int cli_trace(int argc, char **argv);
+
+/* Helpers shared by the subcommands (messages go through log.h). */
+#define cli_error log_error
+#define cli_warn  log_warn
+#define cli_info  log_info
+/* Report a settings error as a JSON object on stdout or a line on stderr. */
+void cli_settings_error(const struct settings_error *err, bool json);
+/* Print the parser's warnings (stderr lines; nothing in JSON mode). */
+void cli_settings_warnings(const struct settings *s, bool json);
+/* Print a json-c object on stdout, pretty, with a newline; frees it. */
+struct json_object;
+int cli_print_json(struct json_object *obj);
+/* Parse an unsigned integer argument; 0 or -EINVAL with an error shown. */
+int cli_parse_u64(const char *opt, const char *arg, unsigned long long max,
+		  unsigned long long *out);
+
+#endif /* BLKXLATE_CLI_H */

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+#include "pins/trace.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "pins/maps.h"
+#include "trace.skel.h"
+
+/* Whether the nvme driver's tracepoint NAME exists (tracefs or debugfs). */
+static bool nvme_tracepoint(const char *name)
+{
+	static const char *const roots[] = {"/sys/kernel/tracing",
+					    "/sys/kernel/debug/tracing"};
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		snprintf(path, sizeof(path), "%s/events/nvme/%s", roots[i],
+			 name);
+		if (!access(path, F_OK))
+			return true;
+	}
+	return false;
+}
+
+int trace_start(struct tracer *t, const char *pin_dir, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	struct bpf_link *l;
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	t->skel = trace_bpf__open_opts(&opts);
+	if (!t->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "opening the tracing programs: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	/* NVMe counting only where the nvme driver has its tracepoints */
+	t->nvme = !access("/sys/kernel/btf/nvme_core", F_OK) &&
+		  nvme_tracepoint("nvme_complete_rq");
+	t->nvme_setup = t->nvme && nvme_tracepoint("nvme_setup_cmd");
+	bpf_program__set_autoload(t->skel->progs.blkx_nvme_complete, t->nvme);
+	bpf_program__set_autoload(t->skel->progs.blkx_nvme_setup,
+				  t->nvme_setup);
+	ret = maps_match_pins(t->skel->obj, pin_dir);
+	if (!ret)
+		ret = trace_bpf__load(t->skel);
+	if (ret) {
+		snprintf(err, errlen, "loading the tracing programs: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	t->skel->links.blkx_rq_issue =
+		bpf_program__attach(t->skel->progs.blkx_rq_issue);
+	t->skel->links.blkx_rq_complete =
+		bpf_program__attach(t->skel->progs.blkx_rq_complete);
+	if (!t->skel->links.blkx_rq_issue || !t->skel->links.blkx_rq_complete) {
+		ret = -errno;
+		snprintf(err, errlen,
+			 "attaching to block:block_rq_issue/complete: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	if (t->nvme) {
+		l = bpf_program__attach(t->skel->progs.blkx_nvme_complete);
+		if (!l) {
+			log_warn("nvme:nvme_complete_rq not traced: %s",
+				 strerror(errno));
+			t->nvme = false;
+		}
+		t->skel->links.blkx_nvme_complete = l;
+	}
+	if (t->nvme && t->nvme_setup) {
+		l = bpf_program__attach(t->skel->progs.blkx_nvme_setup);
+		if (!l) {
+			log_warn("nvme:nvme_setup_cmd not traced: %s",
+				 strerror(errno));
+			t->nvme_setup = false;
+		}
+		t->skel->links.blkx_nvme_setup = l;
+	}
+	return 0;
+fail:
+	trace_stop(t);
+	return ret ? ret : -EINVAL;
+}
+
+void trace_stop(struct tracer *t)
+{
+	if (t->skel)
+		trace_bpf__destroy(t->skel); /* detaches, too */
+	t->skel = NULL;
+}
+
+int trace_add_dev(int trace_devs_fd, uint32_t major, uint32_t minor,
+		  const struct blkx_trace_dev *td)
+{
+	uint32_t key = trace_dev_key(major, minor);
+
+	return bpf_map_update_elem(trace_devs_fd, &key, td, BPF_ANY) ? -errno
+								     : 0;
+}
+
+int trace_del_dev(int trace_devs_fd, uint32_t major, uint32_t minor)
+{
+	uint32_t key = trace_dev_key(major, minor);
+
+	return bpf_map_delete_elem(trace_devs_fd, &key) && errno != ENOENT
+		       ? -errno
+		       : 0;
+}
+
+int trace_add_nvme(int trace_nvme_fd, const char *name, uint32_t mi)
+{
+	char key[32] = {0};
+
+	snprintf(key, sizeof(key), "%s", name);
+	return bpf_map_update_elem(trace_nvme_fd, key, &mi, BPF_ANY) ? -errno
+								     : 0;
+}

@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: MIT
+/*
+ * plan: resolve and probe every member once, check the geometry once.
+ * Rules follow OpenHCL's striped disk: members of a stripe must agree on
+ * sector size, size and read-only flag (unequal sizes are refused, not
+ * truncated); the chunk is a non-zero multiple of the sector size; each
+ * member is rounded down to whole chunks.
+ */
+#include "plan/plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define SECTOR		     512u
+#define DEFAULT_MAX_IO_BYTES (512u * 1024)
+
+static uint32_t ilog2_u32(uint32_t v)
+{
+	uint32_t r = 0;
+
+	while (v >>= 1)
+		r++;
+	return r;
+}
+
+static bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static void pad_copy(char *dst, size_t width, const char *src)
+{
+	size_t n = strlen(src);
+
+	memset(dst, ' ', width);
+	memcpy(dst, src, n < width ? n : width);
+	dst[width] = '\0';
+}
+
+const char *plan_fmt_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = {"B",   "KiB", "MiB",
+					    "GiB", "TiB", "PiB"};
+	unsigned int u = 0;
+	uint64_t whole = bytes;
+
+	while (whole >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		whole /= 1024;
+		u++;
+	}
+	if (u == 0 || bytes % (1ULL << (10 * u)) == 0)
+		snprintf(buf, len, "%" PRIu64 " %s", whole, units[u]);
+	else
+		snprintf(buf, len, "%.1f %s",
+			 (double)bytes / (double)(1ULL << (10 * u)), units[u]);
+	return buf;
+}
+
+/* Read one unsigned number from a sysfs file; -errno when absent. */
+static int sysfs_u64(const struct resolve_ctx *rc, const char *rel,
+		     uint64_t *val)
+{
+	char path[PATH_MAX], buf[64];
+	FILE *f;
+	int n;
+
+	n = snprintf(path, sizeof(path), "%s/%s", rc->sysfs_root, rel);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	*val = strtoull(buf, NULL, 10);
+	return 0;
+}
+
+/* For a partition, find its whole disk and start; else itself at 0. */
+static void whole_disk_of(const struct resolve_ctx *rc, unsigned int maj,
+			  unsigned int min, uint64_t *disk, uint64_t *start)
+{
+	char rel[128], path[PATH_MAX], real[PATH_MAX], buf[32];
+	uint64_t part = 0, start_sectors = 0;
+	FILE *f;
+
+	*disk = makedev(maj, min);
+	*start = 0;
+	snprintf(rel, sizeof(rel), "dev/block/%u:%u/partition", maj, min);
+	if (sysfs_u64(rc, rel, &part) || !part)
+		return;
+	snprintf(rel, sizeof(rel), "dev/block/%u:%u/start", maj, min);
+	if (sysfs_u64(rc, rel, &start_sectors))
+		return;
+	snprintf(path, sizeof(path), "%s/dev/block/%u:%u/../dev",
+		 rc->sysfs_root, maj, min);
+	if (!realpath(path, real))
+		return;
+	f = fopen(real, "re");
+	if (!f)
+		return;
+	if (fgets(buf, sizeof(buf), f)) {
+		unsigned int pmaj, pmin;
+
+		if (sscanf(buf, "%u:%u", &pmaj, &pmin) == 2) {
+			*disk = makedev(pmaj, pmin);
+			*start = start_sectors * SECTOR;
+		}
+	}
+	fclose(f);
+}
+
+/* Where a busy block device is used, for the error message. */
+static void describe_busy(const struct resolve_ctx *rc, unsigned int maj,
+			  unsigned int min, char *buf, size_t len)
+{
+	char want[32], line[1024];
+	FILE *f;
+
+	snprintf(buf, len, "held open exclusively by another user");
+	snprintf(want, sizeof(want), "%u:%u", maj, min);
+	f = fopen("/proc/self/mountinfo", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			char devno[32], mnt[512];
+
+			if (sscanf(line, "%*s %*s %31s %*s %511s", devno,
+				   mnt) == 2 &&
+			    !strcmp(devno, want)) {
+				snprintf(buf, len, "mounted at %s", mnt);
+				fclose(f);
+				return;
+			}
+		}
+		fclose(f);
+	}
+	(void)rc;
+}
+
+static int probe_block(const struct resolve_ctx *rc, unsigned int flags,
+		       struct plan_member *pm, const char *fpath,
+		       struct settings_error *err)
+{
+	struct resolved_dev *rd = &pm->dev;
+	int oflags = O_RDONLY | O_CLOEXEC;
+	uint64_t bytes = 0;
+	int lbs = 0;
+	unsigned int pbs = 0;
+	int ro = 0;
+	struct stat st;
+	int fd;
+
+	if (!(flags & PLAN_SKIP_BUSY_CHECK))
+		oflags |= O_EXCL;
+	fd = open(rd->dev_path, oflags);
+	if (fd < 0 && errno == EBUSY) {
+		char why[600];
+
+		describe_busy(rc, rd->major, rd->minor, why, sizeof(why));
+		settings_error_set(
+			err, "StorageBackingInUse", fpath,
+			"backing %s (%s) is in use: %s; blkxlate needs it for itself",
+			rd->dev_path, rd->how, why);
+		return -EBUSY;
+	}
+	if (fd < 0) {
+		int e = errno;
+
+		settings_error_set(err, "StorageCannotOpenVtl2Device", fpath,
+				   "cannot open backing %s (%s): %s",
+				   rd->dev_path, rd->how, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st) || !S_ISBLK(st.st_mode) ||
+	    ioctl(fd, BLKGETSIZE64, &bytes) || ioctl(fd, BLKSSZGET, &lbs) ||
+	    ioctl(fd, BLKPBSZGET, &pbs) || ioctl(fd, BLKROGET, &ro)) {
+		int e = errno ? errno : ENOTBLK;
+
+		close(fd);
+		settings_error_set(err, "StorageCannotOpenVtl2Device", fpath,
+				   "cannot read the geometry of %s: %s",
+				   rd->dev_path, strerror(e));
+		return -e;
+	}
+	close(fd);
+	rd->major = major(st.st_rdev);
+	rd->minor = minor(st.st_rdev);
+	rd->size_bytes = bytes;
+	rd->logical_block_size = (uint32_t)lbs;
+	rd->physical_block_size = pbs;
+	rd->read_only = rd->read_only || ro;
+	whole_disk_of(rc, rd->major, rd->minor, &pm->store_dev,
+		      &pm->store_start);
+	pm->store_ino = 0;
+	pm->store_end = pm->store_start + bytes;
+	return 0;
+}
+
+static int probe_file(struct plan_member *pm, const char *fpath,
+		      struct settings_error *err)
+{
+	struct resolved_dev *rd = &pm->dev;
+	struct stat st;
+
+	if (stat(rd->dev_path, &st)) {
+		int e = errno;
+
+		settings_error_set(err, "StorageCannotOpenVtl2Device", fpath,
+				   "cannot open backing file %s: %s",
+				   rd->dev_path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		settings_error_set(
+			err, "StorageUnsupportedDeviceType", fpath,
+			"backing %s is neither a regular file nor a block device",
+			rd->dev_path);
+		return -EINVAL;
+	}
+	if (access(rd->dev_path, R_OK | W_OK)) {
+		int e = errno;
+
+		settings_error_set(
+			err, "StorageCannotOpenVtl2Device", fpath,
+			"backing file %s is not readable and writable: %s",
+			rd->dev_path, strerror(e));
+		return -e;
+	}
+	rd->is_file = true;
+	rd->size_bytes = (uint64_t)st.st_size;
+	rd->logical_block_size = SECTOR;
+	rd->physical_block_size = SECTOR;
+	rd->volatile_cache = true; /* the page cache until fsync */
+	rd->fua = false;
+	rd->discard_max_bytes = UINT32_MAX; /* punch hole */
+	rd->write_zeroes_max_bytes = UINT32_MAX;
+	pm->store_dev = st.st_dev;
+	pm->store_ino = st.st_ino;
+	pm->store_start = 0;
+	pm->store_end = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int probe_member(const struct resolve_ctx *rc, unsigned int flags,
+			const struct settings_device *sd,
+			struct plan_member *pm, struct settings_error *err)
+{
+	char fpath[SETTINGS_PATH_LEN + 16];
+	struct stat st;
+	int ret;
+
+	snprintf(fpath, sizeof(fpath), "%s.device_path", sd->path);
+	pm->src = sd;
+	ret = resolve_device(rc, sd, &pm->dev, err);
+	if (ret)
+		return ret;
+	if (pm->dev.is_file ||
+	    (!stat(pm->dev.dev_path, &st) && S_ISREG(st.st_mode)))
+		ret = probe_file(pm, fpath, err);
+	else
+		ret = probe_block(rc, flags, pm, fpath, err);
+	if (ret)
+		return ret;
+
+	if (pm->dev.logical_block_size != 512 &&
+	    pm->dev.logical_block_size != 4096) {
+		settings_error_set(
+			err, "StorageInvalidSectorSize", fpath,
+			"backing %s has %u-byte sectors; blkxlate serves 512- and 4096-byte sectors only",
+			pm->dev.dev_path, pm->dev.logical_block_size);
+		return -EINVAL;
+	}
+	if (pm->dev.physical_block_size < pm->dev.logical_block_size)
+		pm->dev.physical_block_size = pm->dev.logical_block_size;
+	if (pm->dev.size_bytes < pm->dev.logical_block_size ||
+	    pm->dev.size_bytes % pm->dev.logical_block_size) {
+		settings_error_set(
+			err, "StorageInvalidDiskSize", fpath,
+			"backing %s is %" PRIu64
+			" bytes: the size must be a non-zero multiple of its %u-byte sector",
+			pm->dev.dev_path, pm->dev.size_bytes,
+			pm->dev.logical_block_size);
+		return -EINVAL;
+	}
+	pm->size_bytes = pm->dev.size_bytes;
+	pm->m.backing = sd->type;
+	pm->m.dev_major = pm->dev.is_file ? 0 : pm->dev.major;
+	pm->m.dev_minor = pm->dev.is_file ? 0 : pm->dev.minor;
+	snprintf(pm->m.device, sizeof(pm->m.device), "%s", pm->dev.dev_path);
+	return 0;
+}
+
+/* Stripe rules: every member like member 0. */
+static int check_stripe_members(const struct plan_disk *d,
+				struct settings_error *err)
+{
+	const struct plan_member *m0 = &d->members[0];
+
+	for (size_t i = 1; i < d->nr_members; i++) {
+		const struct plan_member *mi = &d->members[i];
+		char fpath[SETTINGS_PATH_LEN + 16];
+
+		snprintf(fpath, sizeof(fpath), "%s.device_path", mi->src->path);
+		if (mi->dev.logical_block_size != m0->dev.logical_block_size) {
+			settings_error_set(
+				err, "StorageStripeSectorSizeMismatch", fpath,
+				"striped members must have equal sector sizes: %s has %u-byte sectors, %s has %u",
+				mi->dev.dev_path, mi->dev.logical_block_size,
+				m0->dev.dev_path, m0->dev.logical_block_size);
+			return -EINVAL;
+		}
+		if (mi->size_bytes != m0->size_bytes) {
+			settings_error_set(
+				err, "StorageStripeSizeMismatch", fpath,
+				"striped members must have equal sizes: %s is %" PRIu64
+				" bytes, %s is %" PRIu64 " bytes",
+				mi->dev.dev_path, mi->size_bytes,
+				m0->dev.dev_path, m0->size_bytes);
+			return -EINVAL;
+		}
+		if (mi->dev.read_only != m0->dev.read_only) {
+			settings_error_set(
+				err, "StorageStripeReadOnlyMismatch", fpath,
+				"striped members must all be read-only or all writable: %s is %s, %s is %s",
+				mi->dev.dev_path,
+				mi->dev.read_only ? "read-only" : "writable",
+				m0->dev.dev_path,
+				m0->dev.read_only ? "read-only" : "writable");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int plan_geometry(struct plan_disk *d, struct settings_error *err)
+{
+	const struct settings_lun *l = d->lun;
+	const struct plan_member *m0 = &d->members[0];
+	uint64_t member_bytes = m0->size_bytes;
+	char fpath[SETTINGS_PATH_LEN + 32];
+	int ret;
+
+	d->lbs = m0->dev.logical_block_size;
+	if (d->ctrl->protocol == SETTINGS_PROTO_IDE && d->lbs != 512) {
+		snprintf(fpath, sizeof(fpath), "%s.device_path", m0->src->path);
+		settings_error_set(
+			err, "StorageInvalidSectorSize", fpath,
+			"IDE disks have 512-byte sectors, but %s has %u-byte sectors",
+			m0->dev.dev_path, d->lbs);
+		return -EINVAL;
+	}
+	if (l->striped) {
+		uint64_t chunk = l->chunk_size_in_kb.val * 1024;
+
+		ret = check_stripe_members(d, err);
+		if (ret)
+			return ret;
+		snprintf(fpath, sizeof(fpath), "%s.chunk_size_in_kb", l->path);
+		if (!chunk || chunk % d->lbs || chunk > UINT32_MAX / 2) {
+			settings_error_set(
+				err, "StorageInvalidChunkSize", fpath,
+				"chunk_size_in_kb %" PRIu64
+				" must be a non-zero multiple of the %u-byte sector size (and below 2 GiB)",
+				l->chunk_size_in_kb.val, d->lbs);
+			return -EINVAL;
+		}
+		member_bytes -= member_bytes % chunk;
+		if (!member_bytes) {
+			settings_error_set(
+				err, "StorageInvalidChunkSize", fpath,
+				"chunk_size_in_kb %" PRIu64
+				" is larger than the members (%" PRIu64
+				" bytes each)",
+				l->chunk_size_in_kb.val, m0->size_bytes);
+			return -EINVAL;
+		}
+		d->chunk_bytes = (uint32_t)chunk;
+		d->geo.chunk_sectors = (uint32_t)(chunk / SECTOR);
+		d->geo.flags |= BLKX_DISK_STRIPED;
+	}
+	d->geo.nr_members = (uint32_t)d->nr_members;
+	d->geo.member_sectors = member_bytes / SECTOR;
+	d->size_bytes = member_bytes * d->nr_members;
+
+	if (l->scsi_disk_size_in_bytes.has) {
+		uint64_t want = l->scsi_disk_size_in_bytes.val;
+
+		snprintf(fpath, sizeof(fpath), "%s.scsi_disk_size_in_bytes",
+			 l->path);
+		if (want > d->size_bytes || want % d->lbs || !want) {
+			settings_error_set(
+				err, "StorageInvalidDiskSize", fpath,
+				"scsi_disk_size_in_bytes %" PRIu64
+				" must be a non-zero multiple of the %u-byte sector size and at most the backing's %" PRIu64
+				" bytes",
+				want, d->lbs, d->size_bytes);
+			return -EINVAL;
+		}
+		d->size_bytes = want;
+	}
+	d->geo.size_sectors = d->size_bytes / SECTOR;
+	d->geo.lbs_shift = ilog2_u32(d->lbs);
+	return 0;
+}
+
+/* Limits and cache/FUA/discard flags every member allows. */
+static int plan_limits(struct plan_disk *d, struct settings_error *err)
+{
+	const struct settings_lun *l = d->lun;
+	char fpath[SETTINGS_PATH_LEN + 32];
+	uint32_t max_io = DEFAULT_MAX_IO_BYTES;
+	bool all_fua = true, any_cache = false, all_discard = true;
+	uint64_t discard_max = UINT64_MAX, wz_max = UINT64_MAX;
+
+	d->pbs = d->lbs;
+	for (size_t i = 0; i < d->nr_members; i++) {
+		const struct resolved_dev *rd = &d->members[i].dev;
+
+		if (rd->physical_block_size > d->pbs)
+			d->pbs = rd->physical_block_size;
+		if (rd->max_hw_sectors_kb &&
+		    rd->max_hw_sectors_kb * 1024u < max_io)
+			max_io = rd->max_hw_sectors_kb * 1024u;
+		all_fua = all_fua && rd->fua;
+		any_cache = any_cache || rd->volatile_cache;
+		all_discard = all_discard && rd->discard_max_bytes;
+		if (rd->discard_max_bytes < discard_max)
+			discard_max = rd->discard_max_bytes;
+		if (rd->write_zeroes_max_bytes < wz_max)
+			wz_max = rd->write_zeroes_max_bytes;
+		d->rotational = d->rotational || rd->rotational;
+		d->read_only = d->read_only || rd->read_only;
+	}
+	if (l->physical_sector_size.has) {
+		snprintf(fpath, sizeof(fpath), "%s.physical_sector_size",
+			 l->path);
+		if (l->physical_sector_size.val < d->lbs) {
+			settings_error_set(
+				err, "StorageInvalidPhysicalSectorSize", fpath,
+				"physical_sector_size %" PRIu64
+				" is smaller than the %u-byte logical sector of the backing",
+				l->physical_sector_size.val, d->lbs);
+			return -EINVAL;
+		}
+		d->pbs = (uint32_t)l->physical_sector_size.val;
+	}
+	if (!is_pow2(d->pbs) || d->pbs > 65536)
+		d->pbs = d->lbs;
+	if (l->max_transfer_length.has && l->max_transfer_length.val < max_io)
+		max_io = (uint32_t)l->max_transfer_length.val;
+	max_io -= max_io % d->lbs;
+	d->max_io_bytes = max_io;
+	d->geo.pbs_shift = ilog2_u32(d->pbs);
+
+	d->fua = l->fua.has ? l->fua.val : all_fua;
+	d->write_cache = l->write_cache.has ? l->write_cache.val : any_cache;
+	d->discard = all_discard && !(l->disable_thin_provisioning.has &&
+				      l->disable_thin_provisioning.val);
+	d->discard_max_bytes = d->discard ? discard_max : 0;
+	d->write_zeroes_max_bytes = wz_max == UINT64_MAX ? 0 : wz_max;
+	if (l->is_dvd)
+		d->read_only = true;
+	if (d->fua)
+		d->geo.flags |= BLKX_DISK_FUA;
+	if (d->write_cache)
+		d->geo.flags |= BLKX_DISK_WRITE_CACHE;
+	if (d->discard)
+		d->geo.flags |= BLKX_DISK_DISCARD;
+	if (d->read_only)
+		d->geo.flags |= BLKX_DISK_READ_ONLY;
+	return 0;
+}
+
+void plan_lun_identity(const struct settings_lun *l, char vendor[9],
+		       char product[17], char revision[5])
+{
+	pad_copy(vendor, 8, l->vendor_id[0] ? l->vendor_id : "Msft");
+	pad_copy(product, 16,
+		 l->product_id[0] ? l->product_id : "Virtual Disk");
+	pad_copy(revision, 4,
+		 l->product_revision_level[0] ? l->product_revision_level
+					      : "1.0");
+}
+
+static void plan_identity(struct plan_disk *d)
+{
+	const struct settings_lun *l = d->lun;
+
+	plan_lun_identity(l, d->vendor_id, d->product_id, d->revision);
+	if (l->has_device_id)
+		guid_format(&l->device_id, d->device_id);
+	else
+		d->device_id[0] = '\0';
+}
+
+/* Two members on the same storage whose byte ranges meet. */
+static int check_overlaps(const struct plan *p, const struct plan_disk *d,
+			  size_t upto, struct settings_error *err)
+{
+	const struct plan_member *pm = &d->members[upto];
+
+	for (size_t i = 0; i <= (size_t)(d - p->disks); i++) {
+		const struct plan_disk *o = &p->disks[i];
+		size_t n = o == d ? upto : o->nr_members;
+
+		for (size_t j = 0; j < n; j++) {
+			const struct plan_member *om = &o->members[j];
+			char fpath[SETTINGS_PATH_LEN + 16];
+
+			if (om->store_dev != pm->store_dev ||
+			    om->store_ino != pm->store_ino ||
+			    om->store_end <= pm->store_start ||
+			    pm->store_end <= om->store_start)
+				continue;
+			snprintf(fpath, sizeof(fpath), "%s.device_path",
+				 pm->src->path);
+			settings_error_set(
+				err, "StorageBackingDuplicated", fpath,
+				"backing %s overlaps %s, already used by %s: a backing can serve one LUN once",
+				pm->dev.dev_path, om->dev.dev_path,
+				om->src->path);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int plan_disk_build(struct plan *p, struct plan_disk *d,
+			   const struct resolve_ctx *rc, unsigned int flags,
+			   struct settings_error *err)
+{
+	const struct settings_lun *l = d->lun;
+	int ret;
+
+	snprintf(d->key.controller, sizeof(d->key.controller), "%s",
+		 d->ctrl->instance_id_str);
+	d->key.location = l->location;
+	d->key.channel = l->has_channel ? l->channel : 0;
+	d->geo.protocol = d->ctrl->protocol;
+	d->geo.location = l->location;
+	d->nr_members = l->nr_devices;
+	d->members = calloc(d->nr_members, sizeof(*d->members));
+	if (!d->members)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->nr_members; i++) {
+		ret = probe_member(rc, flags, &l->devices[i], &d->members[i],
+				   err);
+		if (ret)
+			return ret;
+		ret = check_overlaps(p, d, i, err);
+		if (ret)
+			return ret;
+	}
+	ret = plan_geometry(d, err);
+	if (!ret)
+		ret = plan_limits(d, err);
+	if (ret)
+		return ret;
+	plan_identity(d);
+	for (size_t i = 0; i < d->nr_members; i++) {
+		struct blkx_member *m = &d->members[i].m;
+
+		m->index = (uint32_t)i;
+		m->offset_sectors = 0;
+		m->size_sectors = d->geo.member_sectors;
+	}
+	return 0;
+}
+
+int plan_build(const struct settings *s, const struct resolve_ctx *rc,
+	       unsigned int flags, struct plan *out, struct settings_error *err)
+{
+	struct plan p = {0};
+	size_t total = 0;
+	int ret = 0;
+
+	for (size_t c = 0; c < s->nr_controllers; c++)
+		total += s->controllers[c].nr_luns;
+	if (total > BLKX_MAX_DISKS) {
+		settings_error_set(err, "StorageTooManyDisks",
+				   "dynamic.storage_controllers",
+				   "%zu LUNs exceed the limit of %d", total,
+				   BLKX_MAX_DISKS);
+		return -E2BIG;
+	}
+	p.disks = calloc(total ? total : 1, sizeof(*p.disks));
+	if (!p.disks)
+		return -ENOMEM;
+	for (size_t c = 0; c < s->nr_controllers && !ret; c++) {
+		const struct settings_controller *ctrl = &s->controllers[c];
+
+		for (size_t i = 0; i < ctrl->nr_luns && !ret; i++) {
+			struct plan_disk *d = &p.disks[p.nr_disks++];
+
+			d->ctrl = ctrl;
+			d->lun = &ctrl->luns[i];
+			d->geo.first_member = (uint32_t)p.nr_members;
+			ret = plan_disk_build(&p, d, rc, flags, err);
+			if (!ret &&
+			    p.nr_members + d->nr_members > BLKX_MAX_MEMBERS) {
+				settings_error_set(
+					err, "StorageTooManyDisks",
+					d->lun->path,
+					"more than %d backing members in all",
+					BLKX_MAX_MEMBERS);
+				ret = -E2BIG;
+			}
+			if (!ret) {
+				for (size_t m = 0; m < d->nr_members; m++)
+					d->members[m].m.disk =
+						(uint32_t)(p.nr_disks - 1);
+				p.nr_members += d->nr_members;
+			}
+		}
+	}
+	if (ret) {
+		plan_fini(&p);
+		return ret;
+	}
+	*out = p;
+	return 0;
+}
+
+void plan_fini(struct plan *p)
+{
+	if (!p->disks)
+		return;
+	for (size_t i = 0; i < p->nr_disks; i++)
+		free(p->disks[i].members);
+	free(p->disks);
+	memset(p, 0, sizeof(*p));
+}
+
+const struct plan_disk *plan_find(const struct plan *p, const char *controller,
+				  uint32_t location, uint32_t channel)
+{
+	for (size_t i = 0; i < p->nr_disks; i++) {
+		const struct plan_disk *d = &p->disks[i];
+
+		if (!strcasecmp(d->key.controller, controller) &&
+		    d->key.location == location && d->key.channel == channel)
+			return d;
+	}
+	return NULL;
+}

@@ -22,8 +22,10 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=gnu11 $(WARN) -O1 -g -D_GNU_SOURCE -Iinclude \
 		-Iuserspace -MMD -MP $(FUZZ_SAN)
-# settings.c and what it calls (guid.c); json-c from the system
-FUZZ_SETTINGS_OBJS := $(FUZZ_DIR)/obj/config/settings.o $(FUZZ_DIR)/obj/base/guid.o
+# the settings parser and what it calls (base/); json-c from the system
+FUZZ_SETTINGS_OBJS := $(patsubst userspace/%.c,$(FUZZ_DIR)/obj/%.o,\
+	$(wildcard userspace/config/*.c)) $(FUZZ_DIR)/obj/base/guid.o $(FUZZ_DIR)/obj/base/error.o \
+	$(FUZZ_DIR)/obj/base/utf8.o
 FUZZ_JSONC_LIBS = $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 # the largest input: settings corpus files stay under 8 KiB
 FUZZ_MAX_LEN_settings := 8000

@@ -9,7 +9,7 @@
  *
  *   error:   the model is all zeroes; error_id is "Configuration.<Name>" (or
  *            "System.OutOfMemory"), message non-empty, path a well-formed
- *            JSON path of known field names; settings_error_json() gives a
+ *            JSON path of known field names; error_json() gives a
  *            JSON object json-c reads back with exactly those three strings;
  *   success: every limit of the model (locations, channels, nsids, device
  *            counts, striping and chunk, unique locations and controller
@@ -116,11 +116,11 @@ static bool is_ident(char ch)
  */
 static void check_path(const char *path)
 {
-	size_t len = bounded_len(path, SETTINGS_PATH_LEN);
+	size_t len = bounded_len(path, ERROR_PATH_LEN);
 	const char *p = path;
 
 	CHECK(printable_ascii(path));
-	if (!len || len == SETTINGS_PATH_LEN - 1)
+	if (!len || len == ERROR_PATH_LEN - 1)
 		return;
 	for (;;) {
 		const char *start = p;
@@ -154,9 +154,9 @@ static const char *json_field(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-static void check_error_json(const struct settings_error *err, bool utf8_in)
+static void check_error_json(const struct error_obj *err, bool utf8_in)
 {
-	char *text = settings_error_json(err);
+	char *text = error_json(err);
 	struct json_tokener *tok;
 	struct json_object *o;
 	int flags = JSON_TOKENER_STRICT;
@@ -183,7 +183,7 @@ static void check_error_json(const struct settings_error *err, bool utf8_in)
 }
 
 static void check_error(const struct settings *s,
-			const struct settings_error *err, bool utf8_in)
+			const struct error_obj *err, bool utf8_in)
 {
 	static const char cfg[] = "Configuration.";
 	size_t id_len = bounded_len(err->error_id, sizeof(err->error_id));
@@ -368,7 +368,7 @@ static void check_model(const struct settings *s, bool utf8_in)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct settings_error err, err2;
+	struct error_obj err, err2;
 	struct settings s, s2;
 	char *text = malloc(size + 1);
 	bool utf8_in;

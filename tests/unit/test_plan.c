@@ -64,7 +64,7 @@ static int teardown(void **state)
 
 /* Build a one-controller config; luns is a printf format with %1$s = dir. */
 static int plan_json(const char *luns, struct plan *p,
-		     struct settings_error *err)
+		     struct error_obj *err)
 {
 	char body[4096], json[8192];
 	struct settings s = {0};
@@ -109,7 +109,7 @@ static int plan_json(const char *luns, struct plan *p,
 
 static void test_single_file(void **state)
 {
-	struct settings_error err;
+	struct error_obj err;
 	struct plan p;
 
 	(void)state;
@@ -128,7 +128,7 @@ static void test_single_file(void **state)
 
 static void test_stripe_geometry(void **state)
 {
-	struct settings_error err;
+	struct error_obj err;
 	struct plan p;
 
 	(void)state;
@@ -145,7 +145,7 @@ static void test_stripe_geometry(void **state)
 
 static void test_stripe_rounds_down_to_chunks(void **state)
 {
-	struct settings_error err;
+	struct error_obj err;
 	struct plan p;
 
 	(void)state;
@@ -184,7 +184,7 @@ static void test_stripe_refusals(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct settings_error err = {0};
+		struct error_obj err = {0};
 		struct plan p = {0};
 		int ret = plan_json(cases[i].luns, &p, &err);
 		char want[128];
@@ -212,7 +212,7 @@ static void test_stripe_refusals(void **state)
 
 static void test_smaller_disk_and_overrides(void **state)
 {
-	struct settings_error err;
+	struct error_obj err;
 	struct plan p;
 
 	(void)state;
@@ -242,7 +242,7 @@ static void test_smaller_disk_and_overrides(void **state)
 
 static void test_member_numbering(void **state)
 {
-	struct settings_error err;
+	struct error_obj err;
 	struct plan p;
 
 	(void)state;

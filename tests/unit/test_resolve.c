@@ -63,7 +63,7 @@ struct fx {
 	char dev[PATH_MAX];  /* root/dev */
 	struct resolve_ctx ctx;
 	struct resolved_dev out;
-	struct settings_error err;
+	struct error_obj err;
 };
 
 /* --- fake tree builders --- */
@@ -420,7 +420,7 @@ static void expect_disk(struct fx *f, const char *name, unsigned int maj,
 static void expect_err(struct fx *f, int ret, const char *id, const char *field,
 		       const char *what1, const char *what2)
 {
-	char p[SETTINGS_PATH_LEN];
+	char p[ERROR_PATH_LEN];
 
 	assert_true(ret < 0);
 	assert_string_equal(f->err.error_id, id);

@@ -94,7 +94,7 @@ static void last_component(const char *path, char *out, size_t size)
 struct expect {
 	char file[128];
 	char error_id[64];
-	char path[SETTINGS_PATH_LEN];
+	char path[ERROR_PATH_LEN];
 	bool seen;
 };
 
@@ -131,10 +131,10 @@ static size_t load_expect(struct expect **out)
 	return n;
 }
 
-/* settings_error_json() round-trips through json-c. */
-static void check_error_json(const struct settings_error *err)
+/* error_json() round-trips through json-c. */
+static void check_error_json(const struct error_obj *err)
 {
-	char *text = settings_error_json(err);
+	char *text = error_json(err);
 	struct json_object *o, *v;
 
 	assert_non_null(text);
@@ -154,8 +154,8 @@ static void check_error_json(const struct settings_error *err)
 static bool check_bad(const struct expect *e)
 {
 	struct settings s;
-	struct settings_error err;
-	char p[PATH_MAX], last[SETTINGS_PATH_LEN];
+	struct error_obj err;
+	char p[PATH_MAX], last[ERROR_PATH_LEN];
 	int ret;
 
 	fixture_path(p, "bad", e->file);
@@ -285,7 +285,7 @@ static void test_bad_cover_every_error(void **state)
 
 static void parse_good(const char *file, struct settings *s)
 {
-	struct settings_error err;
+	struct error_obj err;
 	char p[PATH_MAX];
 
 	fixture_path(p, "good", file);
@@ -824,7 +824,7 @@ static void test_string_cases(void **state)
 		const struct str_case *t = &str_cases[i];
 		char id[64] = "";
 		struct settings s;
-		struct settings_error err;
+		struct error_obj err;
 		int ret = settings_parse_string(t->json, &s, &err);
 
 		if (t->error_id)
@@ -849,7 +849,7 @@ static void test_string_cases(void **state)
 static void test_json_error_position(void **state)
 {
 	struct settings s;
-	struct settings_error err;
+	struct error_obj err;
 
 	(void)state;
 	assert_int_equal(
@@ -863,7 +863,7 @@ static void test_json_error_position(void **state)
 static void test_unreadable_file(void **state)
 {
 	struct settings s;
-	struct settings_error err;
+	struct error_obj err;
 	const char *missing = "/nonexistent/blkxlate-settings.json";
 
 	(void)state;
@@ -894,20 +894,20 @@ static void test_null_error_and_fini(void **state)
 
 static void test_error_set_and_json(void **state)
 {
-	struct settings_error err;
+	struct error_obj err;
 	char *text;
 
 	(void)state;
-	settings_error_set(&err, "StorageInvalidDiskSize", "a.b[1].c",
+	error_set(&err, "StorageInvalidDiskSize", "a.b[1].c",
 			   "%s \"%d\"\n", "quote", 7);
 	assert_string_equal(err.error_id,
 			    "Configuration.StorageInvalidDiskSize");
 	assert_string_equal(err.path, "a.b[1].c");
 	assert_string_equal(err.message, "quote \"7\"\n");
 	check_error_json(&err);
-	settings_error_set(&err, "Underhill.Other", "", "x");
+	error_set(&err, "Underhill.Other", "", "x");
 	assert_string_equal(err.error_id, "Underhill.Other");
-	text = settings_error_json(&err);
+	text = error_json(&err);
 	assert_string_equal(
 		text,
 		"{\"error_id\":\"Underhill.Other\",\"message\":\"x\",\"path\":\"\"}");
@@ -917,7 +917,7 @@ static void test_error_set_and_json(void **state)
 static void test_message_style(void **state)
 {
 	struct settings s;
-	struct settings_error err;
+	struct error_obj err;
 
 	(void)state;
 	settings_parse_string(

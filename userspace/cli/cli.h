@@ -40,7 +40,7 @@ int cli_trace(int argc, char **argv);
 #define cli_warn  log_warn
 #define cli_info  log_info
 /* Report a settings error as a JSON object on stdout or a line on stderr. */
-void cli_settings_error(const struct settings_error *err, bool json);
+void cli_settings_error(const struct error_obj *err, bool json);
 /* Print the parser's warnings (stderr lines; nothing in JSON mode). */
 void cli_settings_warnings(const struct settings *s, bool json);
 /* Print a json-c object on stdout, pretty, with a newline; frees it. */

@@ -6,10 +6,10 @@
 
 #include "cli/cli.h"
 
-void cli_settings_error(const struct settings_error *err, bool json)
+void cli_settings_error(const struct error_obj *err, bool json)
 {
 	if (json) {
-		char *s = settings_error_json(err);
+		char *s = error_json(err);
 
 		printf("%s\n", s ? s : "{\"error_id\":\"InternalFailure\"}");
 		free(s);

@@ -110,7 +110,7 @@ static struct json_object *warnings_json(const struct settings *s)
 
 int cli_validate(int argc, char **argv)
 {
-	struct settings_error err = {0};
+	struct error_obj err = {0};
 	struct settings s = {0};
 	struct config_opts o;
 	size_t nluns = 0;
@@ -274,7 +274,7 @@ static void print_plan_table(const struct plan *p)
 
 int cli_plan(int argc, char **argv)
 {
-	struct settings_error err = {0};
+	struct error_obj err = {0};
 	struct settings s = {0};
 	struct plan p = {0};
 	struct config_opts o;
@@ -333,7 +333,7 @@ int cli_resolve(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct settings_device dev = {0};
-	struct settings_error err = {0};
+	struct error_obj err = {0};
 	struct resolved_dev rd;
 	struct resolve_ctx rc;
 	unsigned long long sub = 0;

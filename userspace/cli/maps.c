@@ -80,7 +80,7 @@ int cli_load(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *instance = MAPS_DEFAULT_INSTANCE;
-	struct settings_error serr = {0};
+	struct error_obj serr = {0};
 	struct settings s = {0};
 	struct resolve_ctx rc;
 	struct plan p = {0};

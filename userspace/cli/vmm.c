@@ -1117,7 +1117,7 @@ static int parse_vmm_opts(int argc, char **argv, struct vmm_opts *o)
 
 int cli_vmm_args(int argc, char **argv)
 {
-	struct settings_error err = {0};
+	struct error_obj err = {0};
 	struct settings s = {0};
 	struct vmm_ctx c = {0};
 	struct vmm_opts o;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/error.h"
 #include "base/guid.h"
 
 #define SETTINGS_MAX_SCSI_CONTROLLERS 4
@@ -21,7 +22,6 @@
 #define SETTINGS_IDE_DRIVES	      2
 #define SETTINGS_MAX_SUB_CHANNELS     256
 #define SETTINGS_DEFAULT_IO_RING_SIZE 256
-#define SETTINGS_PATH_LEN	      160 /* JSON path of a field, for errors */
 
 enum settings_protocol {
 	SETTINGS_PROTO_SCSI = 0, /* == BLKX_PROTO_* */
@@ -47,9 +47,9 @@ struct settings_opt_bool {
 
 struct settings_device {
 	enum settings_device_type type;
-	char *device_path;	  /* as written (GUID, PCI address, name...) */
-	uint32_t sub_device_path; /* nsid or LUN; 0 for files */
-	char path[SETTINGS_PATH_LEN]; /* JSON path of this device object */
+	char *device_path;	   /* as written (GUID, PCI address, name...) */
+	uint32_t sub_device_path;  /* nsid or LUN; 0 for files */
+	char path[ERROR_PATH_LEN]; /* JSON path of this device object */
 };
 
 struct settings_lun {
@@ -79,7 +79,7 @@ struct settings_lun {
 	bool legacy;  /* legacy device_type/device_path form */
 	size_t nr_devices;
 	struct settings_device *devices; /* 1 for single, >= 2 striped */
-	char path[SETTINGS_PATH_LEN];	 /* e.g.
+	char path[ERROR_PATH_LEN];	 /* e.g.
 					    dynamic.storage_controllers[0].luns[1]
 					  */
 };
@@ -91,7 +91,7 @@ struct settings_controller {
 	struct settings_opt_u64 io_queue_depth;
 	size_t nr_luns;
 	struct settings_lun *luns;
-	char path[SETTINGS_PATH_LEN];
+	char path[ERROR_PATH_LEN];
 };
 
 struct settings_fixed {
@@ -102,7 +102,7 @@ struct settings_fixed {
 
 /* A field we did not recognise: reported, never silently dropped. */
 struct settings_warning {
-	char path[SETTINGS_PATH_LEN];
+	char path[ERROR_PATH_LEN];
 	char message[160];
 };
 
@@ -114,32 +114,14 @@ struct settings {
 	struct settings_warning *warnings;
 };
 
-/*
- * One error object: error_id is "Configuration.<Name>" (OpenHCL's category
- * and name), path the JSON path of the offending field, message names the
- * field, the value and the rule.
- */
-struct settings_error {
-	char error_id[64];
-	char message[256];
-	char path[SETTINGS_PATH_LEN];
-};
-
 /* Parse and validate a JSON document.  0 or -EINVAL with *err filled. */
 int settings_parse_string(const char *json, struct settings *out,
-			  struct settings_error *err);
+			  struct error_obj *err);
 /* Same for a file; an unreadable file is Configuration.JsonFormatError. */
 int settings_parse_file(const char *path, struct settings *out,
-			struct settings_error *err);
+			struct error_obj *err);
 /* Release everything settings_parse_*() allocated; safe on a zeroed struct. */
 void settings_fini(struct settings *s);
-
-/* Fill err (printf-style message). */
-void settings_error_set(struct settings_error *err, const char *name,
-			const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-/* err as one JSON object {"error_id","message","path"} (caller frees). */
-char *settings_error_json(const struct settings_error *err);
 
 const char *settings_protocol_name(enum settings_protocol p);
 const char *settings_device_type_name(enum settings_device_type t);

@@ -478,7 +478,7 @@ static int handle_leftovers(struct daemon *d)
 
 static int daemon_prepare(struct daemon *d)
 {
-	struct settings_error serr = {0};
+	struct error_obj serr = {0};
 	char err[512] = "";
 	int ret;
 
@@ -594,11 +594,11 @@ static void block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static struct json_object *error_reply(const struct settings_error *err)
+static struct json_object *error_reply(const struct error_obj *err)
 {
 	struct json_object *r = json_object_new_object();
 
-	char *js = settings_error_json(err);
+	char *js = error_json(err);
 
 	json_object_object_add(r, "ok", json_object_new_boolean(0));
 	json_object_object_add(r, "error", js ? json_tokener_parse(js) : NULL);
@@ -608,7 +608,7 @@ static struct json_object *error_reply(const struct settings_error *err)
 
 static struct json_object *do_reload(struct daemon *d, const char *path)
 {
-	struct settings_error err = {0};
+	struct error_obj err = {0};
 	struct json_object *res = NULL;
 	char abs[PATH_MAX];
 
@@ -616,7 +616,7 @@ static struct json_object *do_reload(struct daemon *d, const char *path)
 		snprintf(abs, sizeof(abs), "%s", path);
 	if (daemon_reload(d, abs, &err, &res)) {
 		if (!err.error_id[0])
-			settings_error_set(&err, "InternalFailure", "",
+			error_set(&err, "InternalFailure", "",
 					   "reload failed");
 		return error_reply(&err);
 	}

@@ -64,9 +64,9 @@ void daemon_reset_counters(struct daemon *d, uint32_t idx,
  */
 struct json_object;
 int daemon_reload(struct daemon *d, const char *path,
-		  struct settings_error *err, struct json_object **result);
+		  struct error_obj *err, struct json_object **result);
 
 /* Refuse a settings file others could write (the daemon runs as root). */
-int daemon_check_config_file(const char *path, struct settings_error *err);
+int daemon_check_config_file(const char *path, struct error_obj *err);
 
 #endif /* BLKXLATE_DAEMON_PRIV_H */

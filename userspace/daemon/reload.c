@@ -22,7 +22,7 @@
 #include "daemon/daemon_priv.h"
 #include "base/log.h"
 
-int daemon_check_config_file(const char *path, struct settings_error *err)
+int daemon_check_config_file(const char *path, struct error_obj *err)
 {
 	struct stat st;
 
@@ -31,7 +31,7 @@ int daemon_check_config_file(const char *path, struct settings_error *err)
 	if ((st.st_mode & S_IWOTH) ||
 	    ((st.st_mode & S_IWGRP) && st.st_gid != 0) ||
 	    (st.st_uid != geteuid() && st.st_uid != 0)) {
-		settings_error_set(
+		error_set(
 			err, "InsecureConfigFile", "",
 			"%s (mode %04o, owner uid %u, gid %u) can be written by users other than root; blkxlate runs as root and will not read it (chmod go-w, chown root)",
 			path, (unsigned int)(st.st_mode & 07777),
@@ -116,7 +116,7 @@ static bool lun_same(const struct plan_disk *a, const struct plan_disk *b)
 /* Same controllers, each with the same protocol. */
 static int check_controllers(const struct settings *cur,
 			     const struct settings *nw,
-			     struct settings_error *err)
+			     struct error_obj *err)
 {
 	for (int pass = 0; pass < 2; pass++) {
 		const struct settings *a = pass ? nw : cur;
@@ -134,7 +134,7 @@ static int check_controllers(const struct settings *cur,
 				    c->protocol == b->controllers[j].protocol)
 					found = true;
 			if (!found) {
-				settings_error_set(
+				error_set(
 					err,
 					"StorageCannotAddRemoveControllerAtRuntime",
 					pass ? c->path
@@ -152,7 +152,7 @@ static int check_controllers(const struct settings *cur,
 
 /* The plan's LUNs that exist already must be unchanged. */
 static int check_kept(struct daemon *d, const struct plan *np,
-		      struct settings_error *err)
+		      struct error_obj *err)
 {
 	for (size_t i = 0; i < np->nr_disks; i++) {
 		const struct plan_disk *pd = &np->disks[i];
@@ -161,14 +161,14 @@ static int check_kept(struct daemon *d, const struct plan *np,
 		if (!l || lun_same(l->pd, pd))
 			continue;
 		if (l->pd->lun->striped || pd->lun->striped)
-			settings_error_set(
+			error_set(
 				err,
 				"StripedStorageCannotChangeControllerAtRuntime",
 				pd->lun->path,
 				"LUN %u of %s is striped and would change; a striped LUN cannot change while served (its layout is the guest's data)",
 				pd->key.location, pd->key.controller);
 		else
-			settings_error_set(
+			error_set(
 				err, "StorageCannotChangeLunAtRuntime",
 				pd->lun->path,
 				"LUN %u of %s would change; remove it in one reload and add it back in another",
@@ -205,7 +205,7 @@ struct change {
 /* Give every disk of np its slots: kept LUNs their own, added ones free
  * slots (taken here; release() gives them back). */
 static int assign_slots(struct daemon *d, struct plan *np, struct change *c,
-			struct settings_error *err)
+			struct error_obj *err)
 {
 	for (size_t i = 0; i < np->nr_disks; i++) {
 		struct plan_disk *pd = &np->disks[i];
@@ -220,7 +220,7 @@ static int assign_slots(struct daemon *d, struct plan *np, struct change *c,
 			mi = find_free(d->member_used, d->slots.members,
 				       pd->nr_members);
 			if (di < 0 || mi < 0) {
-				settings_error_set(
+				error_set(
 					err, "StorageTooManyDisks",
 					pd->lun->path,
 					"the running instance has room for %u disks and %u members in all; restart the daemon to serve more",
@@ -269,7 +269,7 @@ static int program_disk(struct daemon *d, const struct plan_disk *pd,
 
 /* Phase 1: acquire what every added LUN needs; nothing shows yet. */
 static int acquire(struct daemon *d, struct plan *np, struct change *c,
-		   struct settings_error *err)
+		   struct error_obj *err)
 {
 	for (size_t i = 0; i < np->nr_disks; i++) {
 		struct lun *l;
@@ -286,7 +286,7 @@ static int acquire(struct daemon *d, struct plan *np, struct change *c,
 			ret = lun_prepare(l, &d->env, &np->disks[i], c->slot[i],
 					  -1);
 		if (ret) {
-			settings_error_set(
+			error_set(
 				err, "StorageAttachDiskFailed",
 				np->disks[i].lun->path,
 				"cannot serve LUN %u of %s: %s (nothing was changed; see the log)",
@@ -316,7 +316,7 @@ static void release(struct daemon *d, struct plan *np, struct change *c)
 /* Phase 2: start the added, then stop the removed.  A start that fails
  * is undone with every other added LUN; the removed are untouched then. */
 static int commit(struct daemon *d, struct plan *np, struct change *c,
-		  struct settings_error *err)
+		  struct error_obj *err)
 {
 	for (size_t i = 0; i < np->nr_disks; i++) {
 		int ret;
@@ -325,7 +325,7 @@ static int commit(struct daemon *d, struct plan *np, struct change *c,
 			continue;
 		ret = lun_start(c->added[i], &d->env);
 		if (ret) {
-			settings_error_set(
+			error_set(
 				err, "StorageAttachDiskFailed",
 				np->disks[i].lun->path,
 				"cannot start LUN %u of %s: %s (nothing was changed)",
@@ -458,7 +458,7 @@ static void find_removed(struct daemon *d, const struct plan *np,
 }
 
 int daemon_reload(struct daemon *d, const char *path,
-		  struct settings_error *err, struct json_object **result)
+		  struct error_obj *err, struct json_object **result)
 {
 	struct settings ns = {0};
 	struct plan np = {0};

@@ -50,7 +50,7 @@ struct rs {
 	const char *sys;      /* sysfs root */
 	const char *dev_root; /* /dev root */
 	const struct settings_device *dev;
-	struct settings_error *err;
+	struct error_obj *err;
 };
 
 /* --- small helpers --- */
@@ -99,7 +99,7 @@ static void list_add(char *list, size_t len, const char *item)
 __attribute__((format(printf, 4, 5))) static int
 rs_fail(struct rs *r, const char *id, const char *field, const char *fmt, ...)
 {
-	char path[SETTINGS_PATH_LEN];
+	char path[ERROR_PATH_LEN];
 	char msg[sizeof(r->err->message)];
 	va_list ap;
 
@@ -108,7 +108,7 @@ rs_fail(struct rs *r, const char *id, const char *field, const char *fmt, ...)
 	va_end(ap);
 	/* A truncated path still points at the right object: keep it. */
 	sfmt(path, sizeof(path), "%s.%s", r->dev->path, field);
-	settings_error_set(r->err, id, path, "%s", msg);
+	error_set(r->err, id, path, "%s", msg);
 	return strcmp(id, ERR_UNSUPPORTED) == 0 ? -ENODEV : -ENOENT;
 }
 
@@ -1120,7 +1120,7 @@ static int resolve_file(struct rs *r, struct resolved_dev *out)
 
 int resolve_device(const struct resolve_ctx *ctx,
 		   const struct settings_device *dev, struct resolved_dev *out,
-		   struct settings_error *err)
+		   struct error_obj *err)
 {
 	struct resolve_ctx def;
 	struct rs r;

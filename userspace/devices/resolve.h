@@ -41,7 +41,7 @@ struct resolved_dev {
 /* A resolution failure: error_id, message and settings path, as settings. */
 int resolve_device(const struct resolve_ctx *ctx,
 		   const struct settings_device *dev, struct resolved_dev *out,
-		   struct settings_error *err);
+		   struct error_obj *err);
 
 /* Fill ctx from BLKXLATE_SYSFS_ROOT / BLKXLATE_DEV_ROOT or the defaults. */
 void resolve_ctx_default(struct resolve_ctx *ctx);

@@ -151,7 +151,7 @@ static void describe_busy(const struct resolve_ctx *rc, unsigned int maj,
 
 static int probe_block(const struct resolve_ctx *rc, unsigned int flags,
 		       struct plan_member *pm, const char *fpath,
-		       struct settings_error *err)
+		       struct error_obj *err)
 {
 	struct resolved_dev *rd = &pm->dev;
 	int oflags = O_RDONLY | O_CLOEXEC;
@@ -169,7 +169,7 @@ static int probe_block(const struct resolve_ctx *rc, unsigned int flags,
 		char why[600];
 
 		describe_busy(rc, rd->major, rd->minor, why, sizeof(why));
-		settings_error_set(
+		error_set(
 			err, "StorageBackingInUse", fpath,
 			"backing %s (%s) is in use: %s; blkxlate needs it for itself",
 			rd->dev_path, rd->how, why);
@@ -178,7 +178,7 @@ static int probe_block(const struct resolve_ctx *rc, unsigned int flags,
 	if (fd < 0) {
 		int e = errno;
 
-		settings_error_set(err, "StorageCannotOpenVtl2Device", fpath,
+		error_set(err, "StorageCannotOpenVtl2Device", fpath,
 				   "cannot open backing %s (%s): %s",
 				   rd->dev_path, rd->how, strerror(e));
 		return -e;
@@ -189,7 +189,7 @@ static int probe_block(const struct resolve_ctx *rc, unsigned int flags,
 		int e = errno ? errno : ENOTBLK;
 
 		close(fd);
-		settings_error_set(err, "StorageCannotOpenVtl2Device", fpath,
+		error_set(err, "StorageCannotOpenVtl2Device", fpath,
 				   "cannot read the geometry of %s: %s",
 				   rd->dev_path, strerror(e));
 		return -e;
@@ -209,7 +209,7 @@ static int probe_block(const struct resolve_ctx *rc, unsigned int flags,
 }
 
 static int probe_file(struct plan_member *pm, const char *fpath,
-		      struct settings_error *err)
+		      struct error_obj *err)
 {
 	struct resolved_dev *rd = &pm->dev;
 	struct stat st;
@@ -217,13 +217,13 @@ static int probe_file(struct plan_member *pm, const char *fpath,
 	if (stat(rd->dev_path, &st)) {
 		int e = errno;
 
-		settings_error_set(err, "StorageCannotOpenVtl2Device", fpath,
+		error_set(err, "StorageCannotOpenVtl2Device", fpath,
 				   "cannot open backing file %s: %s",
 				   rd->dev_path, strerror(e));
 		return -e;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		settings_error_set(
+		error_set(
 			err, "StorageUnsupportedDeviceType", fpath,
 			"backing %s is neither a regular file nor a block device",
 			rd->dev_path);
@@ -232,7 +232,7 @@ static int probe_file(struct plan_member *pm, const char *fpath,
 	if (access(rd->dev_path, R_OK | W_OK)) {
 		int e = errno;
 
-		settings_error_set(
+		error_set(
 			err, "StorageCannotOpenVtl2Device", fpath,
 			"backing file %s is not readable and writable: %s",
 			rd->dev_path, strerror(e));
@@ -255,9 +255,9 @@ static int probe_file(struct plan_member *pm, const char *fpath,
 
 static int probe_member(const struct resolve_ctx *rc, unsigned int flags,
 			const struct settings_device *sd,
-			struct plan_member *pm, struct settings_error *err)
+			struct plan_member *pm, struct error_obj *err)
 {
-	char fpath[SETTINGS_PATH_LEN + 16];
+	char fpath[ERROR_PATH_LEN + 16];
 	struct stat st;
 	int ret;
 
@@ -276,7 +276,7 @@ static int probe_member(const struct resolve_ctx *rc, unsigned int flags,
 
 	if (pm->dev.logical_block_size != 512 &&
 	    pm->dev.logical_block_size != 4096) {
-		settings_error_set(
+		error_set(
 			err, "StorageInvalidSectorSize", fpath,
 			"backing %s has %u-byte sectors; blkxlate serves 512- and 4096-byte sectors only",
 			pm->dev.dev_path, pm->dev.logical_block_size);
@@ -286,7 +286,7 @@ static int probe_member(const struct resolve_ctx *rc, unsigned int flags,
 		pm->dev.physical_block_size = pm->dev.logical_block_size;
 	if (pm->dev.size_bytes < pm->dev.logical_block_size ||
 	    pm->dev.size_bytes % pm->dev.logical_block_size) {
-		settings_error_set(
+		error_set(
 			err, "StorageInvalidDiskSize", fpath,
 			"backing %s is %" PRIu64
 			" bytes: the size must be a non-zero multiple of its %u-byte sector",
@@ -304,17 +304,17 @@ static int probe_member(const struct resolve_ctx *rc, unsigned int flags,
 
 /* Stripe rules: every member like member 0. */
 static int check_stripe_members(const struct plan_disk *d,
-				struct settings_error *err)
+				struct error_obj *err)
 {
 	const struct plan_member *m0 = &d->members[0];
 
 	for (size_t i = 1; i < d->nr_members; i++) {
 		const struct plan_member *mi = &d->members[i];
-		char fpath[SETTINGS_PATH_LEN + 16];
+		char fpath[ERROR_PATH_LEN + 16];
 
 		snprintf(fpath, sizeof(fpath), "%s.device_path", mi->src->path);
 		if (mi->dev.logical_block_size != m0->dev.logical_block_size) {
-			settings_error_set(
+			error_set(
 				err, "StorageStripeSectorSizeMismatch", fpath,
 				"striped members must have equal sector sizes: %s has %u-byte sectors, %s has %u",
 				mi->dev.dev_path, mi->dev.logical_block_size,
@@ -322,7 +322,7 @@ static int check_stripe_members(const struct plan_disk *d,
 			return -EINVAL;
 		}
 		if (mi->size_bytes != m0->size_bytes) {
-			settings_error_set(
+			error_set(
 				err, "StorageStripeSizeMismatch", fpath,
 				"striped members must have equal sizes: %s is %" PRIu64
 				" bytes, %s is %" PRIu64 " bytes",
@@ -331,7 +331,7 @@ static int check_stripe_members(const struct plan_disk *d,
 			return -EINVAL;
 		}
 		if (mi->dev.read_only != m0->dev.read_only) {
-			settings_error_set(
+			error_set(
 				err, "StorageStripeReadOnlyMismatch", fpath,
 				"striped members must all be read-only or all writable: %s is %s, %s is %s",
 				mi->dev.dev_path,
@@ -344,18 +344,18 @@ static int check_stripe_members(const struct plan_disk *d,
 	return 0;
 }
 
-static int plan_geometry(struct plan_disk *d, struct settings_error *err)
+static int plan_geometry(struct plan_disk *d, struct error_obj *err)
 {
 	const struct settings_lun *l = d->lun;
 	const struct plan_member *m0 = &d->members[0];
 	uint64_t member_bytes = m0->size_bytes;
-	char fpath[SETTINGS_PATH_LEN + 32];
+	char fpath[ERROR_PATH_LEN + 32];
 	int ret;
 
 	d->lbs = m0->dev.logical_block_size;
 	if (d->ctrl->protocol == SETTINGS_PROTO_IDE && d->lbs != 512) {
 		snprintf(fpath, sizeof(fpath), "%s.device_path", m0->src->path);
-		settings_error_set(
+		error_set(
 			err, "StorageInvalidSectorSize", fpath,
 			"IDE disks have 512-byte sectors, but %s has %u-byte sectors",
 			m0->dev.dev_path, d->lbs);
@@ -369,7 +369,7 @@ static int plan_geometry(struct plan_disk *d, struct settings_error *err)
 			return ret;
 		snprintf(fpath, sizeof(fpath), "%s.chunk_size_in_kb", l->path);
 		if (!chunk || chunk % d->lbs || chunk > UINT32_MAX / 2) {
-			settings_error_set(
+			error_set(
 				err, "StorageInvalidChunkSize", fpath,
 				"chunk_size_in_kb %" PRIu64
 				" must be a non-zero multiple of the %u-byte sector size (and below 2 GiB)",
@@ -378,7 +378,7 @@ static int plan_geometry(struct plan_disk *d, struct settings_error *err)
 		}
 		member_bytes -= member_bytes % chunk;
 		if (!member_bytes) {
-			settings_error_set(
+			error_set(
 				err, "StorageInvalidChunkSize", fpath,
 				"chunk_size_in_kb %" PRIu64
 				" is larger than the members (%" PRIu64
@@ -400,7 +400,7 @@ static int plan_geometry(struct plan_disk *d, struct settings_error *err)
 		snprintf(fpath, sizeof(fpath), "%s.scsi_disk_size_in_bytes",
 			 l->path);
 		if (want > d->size_bytes || want % d->lbs || !want) {
-			settings_error_set(
+			error_set(
 				err, "StorageInvalidDiskSize", fpath,
 				"scsi_disk_size_in_bytes %" PRIu64
 				" must be a non-zero multiple of the %u-byte sector size and at most the backing's %" PRIu64
@@ -416,10 +416,10 @@ static int plan_geometry(struct plan_disk *d, struct settings_error *err)
 }
 
 /* Limits and cache/FUA/discard flags every member allows. */
-static int plan_limits(struct plan_disk *d, struct settings_error *err)
+static int plan_limits(struct plan_disk *d, struct error_obj *err)
 {
 	const struct settings_lun *l = d->lun;
-	char fpath[SETTINGS_PATH_LEN + 32];
+	char fpath[ERROR_PATH_LEN + 32];
 	uint32_t max_io = DEFAULT_MAX_IO_BYTES;
 	bool all_fua = true, any_cache = false, all_discard = true;
 	uint64_t discard_max = UINT64_MAX, wz_max = UINT64_MAX;
@@ -447,7 +447,7 @@ static int plan_limits(struct plan_disk *d, struct settings_error *err)
 		snprintf(fpath, sizeof(fpath), "%s.physical_sector_size",
 			 l->path);
 		if (l->physical_sector_size.val < d->lbs) {
-			settings_error_set(
+			error_set(
 				err, "StorageInvalidPhysicalSectorSize", fpath,
 				"physical_sector_size %" PRIu64
 				" is smaller than the %u-byte logical sector of the backing",
@@ -507,7 +507,7 @@ static void plan_identity(struct plan_disk *d)
 
 /* Two members on the same storage whose byte ranges meet. */
 static int check_overlaps(const struct plan *p, const struct plan_disk *d,
-			  size_t upto, struct settings_error *err)
+			  size_t upto, struct error_obj *err)
 {
 	const struct plan_member *pm = &d->members[upto];
 
@@ -517,7 +517,7 @@ static int check_overlaps(const struct plan *p, const struct plan_disk *d,
 
 		for (size_t j = 0; j < n; j++) {
 			const struct plan_member *om = &o->members[j];
-			char fpath[SETTINGS_PATH_LEN + 16];
+			char fpath[ERROR_PATH_LEN + 16];
 
 			if (om->store_dev != pm->store_dev ||
 			    om->store_ino != pm->store_ino ||
@@ -526,7 +526,7 @@ static int check_overlaps(const struct plan *p, const struct plan_disk *d,
 				continue;
 			snprintf(fpath, sizeof(fpath), "%s.device_path",
 				 pm->src->path);
-			settings_error_set(
+			error_set(
 				err, "StorageBackingDuplicated", fpath,
 				"backing %s overlaps %s, already used by %s: a backing can serve one LUN once",
 				pm->dev.dev_path, om->dev.dev_path,
@@ -539,7 +539,7 @@ static int check_overlaps(const struct plan *p, const struct plan_disk *d,
 
 static int plan_disk_build(struct plan *p, struct plan_disk *d,
 			   const struct resolve_ctx *rc, unsigned int flags,
-			   struct settings_error *err)
+			   struct error_obj *err)
 {
 	const struct settings_lun *l = d->lun;
 	int ret;
@@ -580,7 +580,7 @@ static int plan_disk_build(struct plan *p, struct plan_disk *d,
 }
 
 int plan_build(const struct settings *s, const struct resolve_ctx *rc,
-	       unsigned int flags, struct plan *out, struct settings_error *err)
+	       unsigned int flags, struct plan *out, struct error_obj *err)
 {
 	struct plan p = {0};
 	size_t total = 0;
@@ -589,7 +589,7 @@ int plan_build(const struct settings *s, const struct resolve_ctx *rc,
 	for (size_t c = 0; c < s->nr_controllers; c++)
 		total += s->controllers[c].nr_luns;
 	if (total > BLKX_MAX_DISKS) {
-		settings_error_set(err, "StorageTooManyDisks",
+		error_set(err, "StorageTooManyDisks",
 				   "dynamic.storage_controllers",
 				   "%zu LUNs exceed the limit of %d", total,
 				   BLKX_MAX_DISKS);
@@ -610,7 +610,7 @@ int plan_build(const struct settings *s, const struct resolve_ctx *rc,
 			ret = plan_disk_build(&p, d, rc, flags, err);
 			if (!ret &&
 			    p.nr_members + d->nr_members > BLKX_MAX_MEMBERS) {
-				settings_error_set(
+				error_set(
 					err, "StorageTooManyDisks",
 					d->lun->path,
 					"more than %d backing members in all",

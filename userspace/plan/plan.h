@@ -70,7 +70,7 @@ struct plan {
  */
 int plan_build(const struct settings *s, const struct resolve_ctx *rc,
 	       unsigned int flags, struct plan *out,
-	       struct settings_error *err);
+	       struct error_obj *err);
 void plan_fini(struct plan *p);
 
 /*

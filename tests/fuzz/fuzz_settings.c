@@ -182,8 +182,8 @@ static void check_error_json(const struct error_obj *err, bool utf8_in)
 	free(text);
 }
 
-static void check_error(const struct settings *s,
-			const struct error_obj *err, bool utf8_in)
+static void check_error(const struct settings *s, const struct error_obj *err,
+			bool utf8_in)
 {
 	static const char cfg[] = "Configuration.";
 	size_t id_len = bounded_len(err->error_id, sizeof(err->error_id));

@@ -63,8 +63,7 @@ static int teardown(void **state)
 }
 
 /* Build a one-controller config; luns is a printf format with %1$s = dir. */
-static int plan_json(const char *luns, struct plan *p,
-		     struct error_obj *err)
+static int plan_json(const char *luns, struct plan *p, struct error_obj *err)
 {
 	char body[4096], json[8192];
 	struct settings s = {0};

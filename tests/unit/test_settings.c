@@ -898,8 +898,8 @@ static void test_error_set_and_json(void **state)
 	char *text;
 
 	(void)state;
-	error_set(&err, "StorageInvalidDiskSize", "a.b[1].c",
-			   "%s \"%d\"\n", "quote", 7);
+	error_set(&err, "StorageInvalidDiskSize", "a.b[1].c", "%s \"%d\"\n",
+		  "quote", 7);
 	assert_string_equal(err.error_id,
 			    "Configuration.StorageInvalidDiskSize");
 	assert_string_equal(err.path, "a.b[1].c");

@@ -616,8 +616,7 @@ static struct json_object *do_reload(struct daemon *d, const char *path)
 		snprintf(abs, sizeof(abs), "%s", path);
 	if (daemon_reload(d, abs, &err, &res)) {
 		if (!err.error_id[0])
-			error_set(&err, "InternalFailure", "",
-					   "reload failed");
+			error_set(&err, "InternalFailure", "", "reload failed");
 		return error_reply(&err);
 	}
 	json_object_object_add(res, "ok", json_object_new_boolean(1));

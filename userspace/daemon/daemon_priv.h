@@ -63,8 +63,8 @@ void daemon_reset_counters(struct daemon *d, uint32_t idx,
  * or -errno with err filled.
  */
 struct json_object;
-int daemon_reload(struct daemon *d, const char *path,
-		  struct error_obj *err, struct json_object **result);
+int daemon_reload(struct daemon *d, const char *path, struct error_obj *err,
+		  struct json_object **result);
 
 /* Refuse a settings file others could write (the daemon runs as root). */
 int daemon_check_config_file(const char *path, struct error_obj *err);

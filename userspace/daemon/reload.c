@@ -115,8 +115,7 @@ static bool lun_same(const struct plan_disk *a, const struct plan_disk *b)
 
 /* Same controllers, each with the same protocol. */
 static int check_controllers(const struct settings *cur,
-			     const struct settings *nw,
-			     struct error_obj *err)
+			     const struct settings *nw, struct error_obj *err)
 {
 	for (int pass = 0; pass < 2; pass++) {
 		const struct settings *a = pass ? nw : cur;
@@ -457,8 +456,8 @@ static void find_removed(struct daemon *d, const struct plan *np,
 	}
 }
 
-int daemon_reload(struct daemon *d, const char *path,
-		  struct error_obj *err, struct json_object **result)
+int daemon_reload(struct daemon *d, const char *path, struct error_obj *err,
+		  struct json_object **result)
 {
 	struct settings ns = {0};
 	struct plan np = {0};

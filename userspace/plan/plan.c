@@ -179,8 +179,8 @@ static int probe_block(const struct resolve_ctx *rc, unsigned int flags,
 		int e = errno;
 
 		error_set(err, "StorageCannotOpenVtl2Device", fpath,
-				   "cannot open backing %s (%s): %s",
-				   rd->dev_path, rd->how, strerror(e));
+			  "cannot open backing %s (%s): %s", rd->dev_path,
+			  rd->how, strerror(e));
 		return -e;
 	}
 	if (fstat(fd, &st) || !S_ISBLK(st.st_mode) ||
@@ -190,8 +190,8 @@ static int probe_block(const struct resolve_ctx *rc, unsigned int flags,
 
 		close(fd);
 		error_set(err, "StorageCannotOpenVtl2Device", fpath,
-				   "cannot read the geometry of %s: %s",
-				   rd->dev_path, strerror(e));
+			  "cannot read the geometry of %s: %s", rd->dev_path,
+			  strerror(e));
 		return -e;
 	}
 	close(fd);
@@ -218,8 +218,8 @@ static int probe_file(struct plan_member *pm, const char *fpath,
 		int e = errno;
 
 		error_set(err, "StorageCannotOpenVtl2Device", fpath,
-				   "cannot open backing file %s: %s",
-				   rd->dev_path, strerror(e));
+			  "cannot open backing file %s: %s", rd->dev_path,
+			  strerror(e));
 		return -e;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -232,10 +232,9 @@ static int probe_file(struct plan_member *pm, const char *fpath,
 	if (access(rd->dev_path, R_OK | W_OK)) {
 		int e = errno;
 
-		error_set(
-			err, "StorageCannotOpenVtl2Device", fpath,
-			"backing file %s is not readable and writable: %s",
-			rd->dev_path, strerror(e));
+		error_set(err, "StorageCannotOpenVtl2Device", fpath,
+			  "backing file %s is not readable and writable: %s",
+			  rd->dev_path, strerror(e));
 		return -e;
 	}
 	rd->is_file = true;
@@ -378,12 +377,11 @@ static int plan_geometry(struct plan_disk *d, struct error_obj *err)
 		}
 		member_bytes -= member_bytes % chunk;
 		if (!member_bytes) {
-			error_set(
-				err, "StorageInvalidChunkSize", fpath,
-				"chunk_size_in_kb %" PRIu64
-				" is larger than the members (%" PRIu64
-				" bytes each)",
-				l->chunk_size_in_kb.val, m0->size_bytes);
+			error_set(err, "StorageInvalidChunkSize", fpath,
+				  "chunk_size_in_kb %" PRIu64
+				  " is larger than the members (%" PRIu64
+				  " bytes each)",
+				  l->chunk_size_in_kb.val, m0->size_bytes);
 			return -EINVAL;
 		}
 		d->chunk_bytes = (uint32_t)chunk;
@@ -590,9 +588,9 @@ int plan_build(const struct settings *s, const struct resolve_ctx *rc,
 		total += s->controllers[c].nr_luns;
 	if (total > BLKX_MAX_DISKS) {
 		error_set(err, "StorageTooManyDisks",
-				   "dynamic.storage_controllers",
-				   "%zu LUNs exceed the limit of %d", total,
-				   BLKX_MAX_DISKS);
+			  "dynamic.storage_controllers",
+			  "%zu LUNs exceed the limit of %d", total,
+			  BLKX_MAX_DISKS);
 		return -E2BIG;
 	}
 	p.disks = calloc(total ? total : 1, sizeof(*p.disks));
@@ -610,11 +608,10 @@ int plan_build(const struct settings *s, const struct resolve_ctx *rc,
 			ret = plan_disk_build(&p, d, rc, flags, err);
 			if (!ret &&
 			    p.nr_members + d->nr_members > BLKX_MAX_MEMBERS) {
-				error_set(
-					err, "StorageTooManyDisks",
-					d->lun->path,
-					"more than %d backing members in all",
-					BLKX_MAX_MEMBERS);
+				error_set(err, "StorageTooManyDisks",
+					  d->lun->path,
+					  "more than %d backing members in all",
+					  BLKX_MAX_MEMBERS);
 				ret = -E2BIG;
 			}
 			if (!ret) {

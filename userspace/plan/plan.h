@@ -69,8 +69,7 @@ struct plan {
  * and nothing is kept open.
  */
 int plan_build(const struct settings *s, const struct resolve_ctx *rc,
-	       unsigned int flags, struct plan *out,
-	       struct error_obj *err);
+	       unsigned int flags, struct plan *out, struct error_obj *err);
 void plan_fini(struct plan *p);
 
 /*

@@ -20,6 +20,7 @@
 #define BLKX_GUID_STR_LEN     40 /* "xxxxxxxx-...-xxxxxxxxxxxx" + NUL, padded */
 #define BLKX_DEV_NAME_LEN     64 /* member device path, NUL-terminated */
 #define BLKX_SECTOR_SHIFT     9	 /* remap unit: 512-byte sectors, like ublk */
+#define BLKX_SECTOR_SIZE      (1u << BLKX_SECTOR_SHIFT)
 #define BLKX_ABI_VERSION      1
 
 /* Guest-visible controller protocol (settings "protocol"). */

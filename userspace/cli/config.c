@@ -197,11 +197,11 @@ static struct json_object *disk_json(const struct plan_disk *d)
 		json_object_object_add(m, "how", jstr(pm->dev.how));
 		json_object_object_add(
 			m, "size_bytes",
-			json_object_new_int64((int64_t)pm->size_bytes));
+			json_object_new_int64((int64_t)pm->dev.size_bytes));
 		json_object_object_add(
 			m, "used_bytes",
-			json_object_new_int64(
-				(int64_t)(pm->m.size_sectors * 512)));
+			json_object_new_int64((int64_t)(pm->m.size_sectors
+							<< BLKX_SECTOR_SHIFT)));
 		json_object_array_add(mem, m);
 	}
 	json_object_object_add(o, "members", mem);

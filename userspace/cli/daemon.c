@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/lun.h"
 #include "daemon/leftover.h"
 #include "pins/maps.h"
 #include "daemon/state.h"
@@ -61,7 +62,7 @@ static void usage_daemon(FILE *f, const char *cmd)
 		strcmp(cmd, "up")
 			? "Serve every guest LUN of CONFIG as a ublk block device, in the foreground,\nuntil SIGTERM or SIGINT; then remove every device, pin and link.\n"
 			: "Start the daemon detached (log in /run/blkxlate/NAME.log), wait until\nevery disk is served or the daemon failed, and say which.\n",
-		DAEMON_MAX_QUEUES, DAEMON_DEFAULT_DEPTH);
+		BLKX_MAX_QUEUES, LUN_DEFAULT_DEPTH);
 }
 
 static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
@@ -93,18 +94,21 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 			o->instance = optarg;
 			break;
 		case 'q':
-			if (cli_parse_u64("--queues", optarg, DAEMON_MAX_QUEUES,
+			if (cli_parse_u64("--queues", optarg, BLKX_MAX_QUEUES,
 					  &v) ||
 			    !v) {
 				cli_error("--queues: must be 1..%d",
-					  DAEMON_MAX_QUEUES);
+					  BLKX_MAX_QUEUES);
 				return -CLI_USAGE;
 			}
 			o->nr_queues = (unsigned int)v;
 			break;
 		case 'd':
-			if (cli_parse_u64("--depth", optarg, 4096, &v) || !v) {
-				cli_error("--depth: must be 1..4096");
+			if (cli_parse_u64("--depth", optarg,
+					  BLKX_MAX_QUEUE_DEPTH, &v) ||
+			    !v) {
+				cli_error("--depth: must be 1..%d",
+					  BLKX_MAX_QUEUE_DEPTH);
 				return -CLI_USAGE;
 			}
 			o->depth = (unsigned int)v;
@@ -436,12 +440,12 @@ static void add_live(struct json_object *e, int stats_fd, bool alive)
 			       json_object_new_int64((int64_t)st.reads));
 	json_object_object_add(so, "writes",
 			       json_object_new_int64((int64_t)st.writes));
-	json_object_object_add(
-		so, "read_bytes",
-		json_object_new_int64((int64_t)st.read_sectors * 512));
-	json_object_object_add(
-		so, "write_bytes",
-		json_object_new_int64((int64_t)st.write_sectors * 512));
+	json_object_object_add(so, "read_bytes",
+			       json_object_new_int64((int64_t)st.read_sectors
+						     << BLKX_SECTOR_SHIFT));
+	json_object_object_add(so, "write_bytes",
+			       json_object_new_int64((int64_t)st.write_sectors
+						     << BLKX_SECTOR_SHIFT));
 	json_object_object_add(so, "flushes",
 			       json_object_new_int64((int64_t)st.flushes));
 	json_object_object_add(so, "fua_writes",

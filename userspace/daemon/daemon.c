@@ -157,11 +157,11 @@ int daemon_trace_lun(struct daemon *d, const struct lun *l, bool add)
 		td.member = mi;
 		/* requests carry the whole disk, not a partition */
 		ret = add ? trace_add_dev(d->maps.trace_devs_fd,
-					  major(pm->store_dev),
-					  minor(pm->store_dev), &td)
+					  major(pm->dev.store_dev),
+					  minor(pm->dev.store_dev), &td)
 			  : trace_del_dev(d->maps.trace_devs_fd,
-					  major(pm->store_dev),
-					  minor(pm->store_dev));
+					  major(pm->dev.store_dev),
+					  minor(pm->dev.store_dev));
 		if (!ret && add && !strncmp(pm->dev.name, "nvme", 4))
 			ret = trace_add_nvme(d->maps.trace_nvme_fd,
 					     pm->dev.name, mi);

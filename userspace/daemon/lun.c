@@ -5,6 +5,7 @@
  * every tag, and only then START_DEV (or END_USER_RECOVERY), which waits
  * for those fetches.  lun_down() undoes whatever part was done.
  */
+#include "base/bits.h"
 #include "daemon/lun.h"
 
 #include <errno.h>
@@ -44,20 +45,6 @@ static int open_member(const struct plan_member *pm, bool read_only)
 	return fd;
 }
 
-static unsigned int ilog2_u64(uint64_t v)
-{
-	unsigned int r = 0;
-
-	while (v >>= 1)
-		r++;
-	return r;
-}
-
-static bool is_pow2(uint64_t v)
-{
-	return v && !(v & (v - 1));
-}
-
 static void fill_params(const struct plan_disk *pd, struct ublk_params *p)
 {
 	uint32_t chunk = pd->geo.chunk_sectors;
@@ -79,7 +66,7 @@ static void fill_params(const struct plan_disk *pd, struct ublk_params *p)
 	if (chunk)
 		p->basic.io_opt_shift = (uint8_t)ilog2_u64(
 			is_pow2(stripe) ? stripe : pd->chunk_bytes);
-	p->basic.max_sectors = pd->max_io_bytes >> 9;
+	p->basic.max_sectors = pd->max_io_bytes >> BLKX_SECTOR_SHIFT;
 	/* the block layer splits at chunk boundaries: one member per
 	 * read/write (a power of two is what it accepts) */
 	p->basic.chunk_sectors = is_pow2(chunk) ? chunk : 0;
@@ -88,9 +75,10 @@ static void fill_params(const struct plan_disk *pd, struct ublk_params *p)
 	p->discard.discard_granularity = pd->pbs;
 	p->discard.max_discard_segments = 1;
 	if (pd->discard)
-		p->discard.max_discard_sectors = UINT32_MAX >> 9;
+		p->discard.max_discard_sectors =
+			UINT32_MAX >> BLKX_SECTOR_SHIFT;
 	/* zero-range falls back to writing zeroes: always possible */
-	p->discard.max_write_zeroes_sectors = UINT32_MAX >> 9;
+	p->discard.max_write_zeroes_sectors = UINT32_MAX >> BLKX_SECTOR_SHIFT;
 }
 
 /*
@@ -132,7 +120,7 @@ static unsigned int pick_queues(const struct lun_env *env)
 		return env->nr_queues;
 	if (ncpu < 1)
 		ncpu = 1;
-	return ncpu > LUN_MAX_QUEUES ? LUN_MAX_QUEUES : (unsigned int)ncpu;
+	return ncpu > BLKX_MAX_QUEUES ? BLKX_MAX_QUEUES : (unsigned int)ncpu;
 }
 
 static unsigned int pick_depth(const struct lun_env *env,

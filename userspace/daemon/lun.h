@@ -41,8 +41,8 @@ struct lun {
 	char link[PATH_MAX];
 };
 
+/* queue depth when neither --depth nor the controller's io_queue_depth says */
 #define LUN_DEFAULT_DEPTH 128
-#define LUN_MAX_QUEUES	  16
 
 /*
  * Serve pd (disk index idx): open its members, add a ublk device (or, with

@@ -27,8 +27,6 @@
 #include "base/log.h"
 #include "dataplane/queue.h"
 
-#define SECTOR_SHIFT 9
-
 static void prep_member_sqe(struct io_uring_sqe *sqe, unsigned int member,
 			    unsigned int tag, unsigned int op,
 			    uint32_t nr_sectors)
@@ -57,14 +55,14 @@ static int queue_rw(struct queue *q, unsigned int tag,
 			  strerror(n ? -n : EINVAL));
 		return queue_commit(q, tag, n ? n : -EINVAL);
 	}
-	io->result = (int32_t)(iod->nr_sectors << SECTOR_SHIFT);
+	io->result = (int32_t)(iod->nr_sectors << BLKX_SECTOR_SHIFT);
 	for (int i = 0; i < n; i++) {
 		struct io_uring_sqe *sqe = queue_get_sqe(q);
 		uint64_t dev_sector = blkx_member_sector(
 			&ld->members[segs[i].member], &segs[i]);
-		uint64_t off = dev_sector << SECTOR_SHIFT;
-		uint64_t boff = segs[i].req_offset << SECTOR_SHIFT;
-		unsigned int len = segs[i].nr_sectors << SECTOR_SHIFT;
+		uint64_t off = dev_sector << BLKX_SECTOR_SHIFT;
+		uint64_t boff = segs[i].req_offset << BLKX_SECTOR_SHIFT;
+		unsigned int len = segs[i].nr_sectors << BLKX_SECTOR_SHIFT;
 		/* zero copy: an offset into the registered request buffer,
 		 * whose base is 0; copy mode: our buffer's address */
 		uint64_t addr =
@@ -154,8 +152,8 @@ static int queue_zero(struct queue *q, unsigned int tag,
 			break;
 		}
 		io_uring_prep_fallocate(sqe, 0, mode,
-					dev_sector << SECTOR_SHIFT,
-					len << SECTOR_SHIFT);
+					dev_sector << BLKX_SECTOR_SHIFT,
+					len << BLKX_SECTOR_SHIFT);
 		prep_member_sqe(sqe, (unsigned int)m, tag, op,
 				(uint32_t)(len > 0xffffff ? 0 : len));
 		io->pending++;
@@ -196,11 +194,11 @@ void dp_user_io_done(struct queue *q, const struct io_uring_cqe *cqe)
 	int res = cqe->res;
 
 	if ((op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE) && res >= 0 &&
-	    (uint32_t)res != sectors << SECTOR_SHIFT) {
+	    (uint32_t)res != sectors << BLKX_SECTOR_SHIFT) {
 		log_error("dev %u: short %s on member %u: %d of %u bytes",
 			  q->ld->dev_id,
 			  op == UBLK_IO_OP_READ ? "read" : "write", member, res,
-			  sectors << SECTOR_SHIFT);
+			  sectors << BLKX_SECTOR_SHIFT);
 		res = -EIO;
 	}
 	if (res < 0) {

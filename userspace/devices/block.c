@@ -14,14 +14,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <blkxlate/abi.h>
+
+#include "base/bits.h"
 #include "devices/resolve_priv.h"
 
 /* --- block device attributes --- */
-
-static bool is_pow2(uint64_t v)
-{
-	return v && !(v & (v - 1));
-}
 
 /* Reads the attributes of one block device; remembers the last one read. */
 struct attr_reader {
@@ -207,6 +205,25 @@ int rs_finish_block(struct rs *r, const char *field, const char *name,
 
 /* --- files --- */
 
+/* What a regular file offers as a backing: 512-byte sectors (the floor;
+ * the page cache takes any), a volatile cache until fsync, no FUA, punch
+ * hole for discard and zero range for write zeroes. */
+void rs_file_facts(struct resolved_dev *out, const struct stat *st)
+{
+	out->is_file = true;
+	out->size_bytes = (uint64_t)st->st_size;
+	out->logical_block_size = 1u << BLKX_SECTOR_SHIFT;
+	out->physical_block_size = 1u << BLKX_SECTOR_SHIFT;
+	out->volatile_cache = true;
+	out->fua = false;
+	out->discard_max_bytes = UINT32_MAX;
+	out->write_zeroes_max_bytes = UINT32_MAX;
+	out->store_dev = st->st_dev;
+	out->store_ino = st->st_ino;
+	out->store_start = 0;
+	out->store_end = (uint64_t)st->st_size;
+}
+
 int resolve_file(struct rs *r, struct resolved_dev *out)
 {
 	static const char field[] = "device_path";
@@ -224,11 +241,7 @@ int resolve_file(struct rs *r, struct resolved_dev *out)
 	if (rs_pfmt(out->dev_path, sizeof(out->dev_path), "%s", p))
 		return rs_fail(r, ERR_NOT_FOUND, field, "path too long");
 	if (S_ISREG(st.st_mode)) {
-		/* Geometry is plan's choice for files; 512 is the floor. */
-		out->is_file = true;
-		out->size_bytes = (uint64_t)st.st_size;
-		out->logical_block_size = 512;
-		out->physical_block_size = 512;
+		rs_file_facts(out, &st);
 		rs_sfmt(out->how, sizeof(out->how), "file %s", p);
 		return 0;
 	}

@@ -36,6 +36,11 @@ struct resolved_dev {
 	bool read_only;
 	bool volatile_cache; /* queue/write_cache says "write back" */
 	bool fua;	     /* queue/fua */
+	/* where its bytes live, for overlap checks (device_probe()) */
+	uint64_t store_dev;   /* whole-disk dev_t, or st_dev for a file */
+	uint64_t store_ino;   /* inode for a file, 0 for a block device */
+	uint64_t store_start; /* bytes */
+	uint64_t store_end;   /* bytes, exclusive */
 };
 
 /* A resolution failure: error_id, message and settings path, as settings. */
@@ -52,5 +57,20 @@ void resolve_ctx_default(struct resolve_ctx *ctx);
  */
 int resolve_block_attrs(const struct resolve_ctx *ctx, const char *name,
 			struct resolved_dev *out);
+
+/* device_probe flags */
+#define DEVICE_SKIP_BUSY_CHECK (1u << 0) /* don't probe exclusive use */
+
+/*
+ * Every fact of one backing, gathered once: resolve it (sysfs), then check
+ * that it can be used -- a block device opened (exclusively unless
+ * DEVICE_SKIP_BUSY_CHECK: a busy one is refused naming its holder) and
+ * its dev_t compared with sysfs', where it lives; a file readable and
+ * writable.  Nothing is kept open.  Judging the facts is plan's job.  0 or
+ * -errno with err naming <device>.device_path.
+ */
+int device_probe(const struct resolve_ctx *ctx,
+		 const struct settings_device *dev, unsigned int flags,
+		 struct resolved_dev *out, struct error_obj *err);
 
 #endif /* BLKXLATE_RESOLVE_H */

@@ -77,6 +77,9 @@ int rs_bus_device(struct rs *r, struct bus_dev *b);
 int rs_finish_block(struct rs *r, const char *field, const char *name,
 		    const char *how, struct resolved_dev *out);
 int resolve_file(struct rs *r, struct resolved_dev *out);
+/* Fill the facts of a regular file backing from its stat. */
+struct stat;
+void rs_file_facts(struct resolved_dev *out, const struct stat *st);
 int rs_one_below(struct rs *r, const char *top, const char *what,
 		 match_fn match, const char *kind, const char *looked_for,
 		 const char *many, struct found **out);

@@ -6,36 +6,20 @@
  * truncated); the chunk is a non-zero multiple of the sector size; each
  * member is rounded down to whole chunks.
  */
+#include "base/bits.h"
 #include "plan/plan.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#define SECTOR		     512u
 #define DEFAULT_MAX_IO_BYTES (512u * 1024)
-
-static uint32_t ilog2_u32(uint32_t v)
-{
-	uint32_t r = 0;
-
-	while (v >>= 1)
-		r++;
-	return r;
-}
-
-static bool is_pow2(uint64_t v)
-{
-	return v && !(v & (v - 1));
-}
 
 static void pad_copy(char *dst, size_t width, const char *src)
 {
@@ -65,211 +49,20 @@ const char *plan_fmt_size(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
-/* Read one unsigned number from a sysfs file; -errno when absent. */
-static int sysfs_u64(const struct resolve_ctx *rc, const char *rel,
-		     uint64_t *val)
-{
-	char path[PATH_MAX], buf[64];
-	FILE *f;
-	int n;
-
-	n = snprintf(path, sizeof(path), "%s/%s", rc->sysfs_root, rel);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -ENAMETOOLONG;
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	*val = strtoull(buf, NULL, 10);
-	return 0;
-}
-
-/* For a partition, find its whole disk and start; else itself at 0. */
-static void whole_disk_of(const struct resolve_ctx *rc, unsigned int maj,
-			  unsigned int min, uint64_t *disk, uint64_t *start)
-{
-	char rel[128], path[PATH_MAX], real[PATH_MAX], buf[32];
-	uint64_t part = 0, start_sectors = 0;
-	FILE *f;
-
-	*disk = makedev(maj, min);
-	*start = 0;
-	snprintf(rel, sizeof(rel), "dev/block/%u:%u/partition", maj, min);
-	if (sysfs_u64(rc, rel, &part) || !part)
-		return;
-	snprintf(rel, sizeof(rel), "dev/block/%u:%u/start", maj, min);
-	if (sysfs_u64(rc, rel, &start_sectors))
-		return;
-	snprintf(path, sizeof(path), "%s/dev/block/%u:%u/../dev",
-		 rc->sysfs_root, maj, min);
-	if (!realpath(path, real))
-		return;
-	f = fopen(real, "re");
-	if (!f)
-		return;
-	if (fgets(buf, sizeof(buf), f)) {
-		unsigned int pmaj, pmin;
-
-		if (sscanf(buf, "%u:%u", &pmaj, &pmin) == 2) {
-			*disk = makedev(pmaj, pmin);
-			*start = start_sectors * SECTOR;
-		}
-	}
-	fclose(f);
-}
-
-/* Where a busy block device is used, for the error message. */
-static void describe_busy(const struct resolve_ctx *rc, unsigned int maj,
-			  unsigned int min, char *buf, size_t len)
-{
-	char want[32], line[1024];
-	FILE *f;
-
-	snprintf(buf, len, "held open exclusively by another user");
-	snprintf(want, sizeof(want), "%u:%u", maj, min);
-	f = fopen("/proc/self/mountinfo", "re");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			char devno[32], mnt[512];
-
-			if (sscanf(line, "%*s %*s %31s %*s %511s", devno,
-				   mnt) == 2 &&
-			    !strcmp(devno, want)) {
-				snprintf(buf, len, "mounted at %s", mnt);
-				fclose(f);
-				return;
-			}
-		}
-		fclose(f);
-	}
-	(void)rc;
-}
-
-static int probe_block(const struct resolve_ctx *rc, unsigned int flags,
-		       struct plan_member *pm, const char *fpath,
+/* The facts of one member (devices/ gathers them) judged by our rules. */
+static int plan_member(const struct resolve_ctx *rc, unsigned int flags,
+		       const struct settings_device *sd, struct plan_member *pm,
 		       struct error_obj *err)
 {
-	struct resolved_dev *rd = &pm->dev;
-	int oflags = O_RDONLY | O_CLOEXEC;
-	uint64_t bytes = 0;
-	int lbs = 0;
-	unsigned int pbs = 0;
-	int ro = 0;
-	struct stat st;
-	int fd;
-
-	if (!(flags & PLAN_SKIP_BUSY_CHECK))
-		oflags |= O_EXCL;
-	fd = open(rd->dev_path, oflags);
-	if (fd < 0 && errno == EBUSY) {
-		char why[600];
-
-		describe_busy(rc, rd->major, rd->minor, why, sizeof(why));
-		error_set(
-			err, "StorageBackingInUse", fpath,
-			"backing %s (%s) is in use: %s; blkxlate needs it for itself",
-			rd->dev_path, rd->how, why);
-		return -EBUSY;
-	}
-	if (fd < 0) {
-		int e = errno;
-
-		error_set(err, "StorageCannotOpenVtl2Device", fpath,
-			  "cannot open backing %s (%s): %s", rd->dev_path,
-			  rd->how, strerror(e));
-		return -e;
-	}
-	if (fstat(fd, &st) || !S_ISBLK(st.st_mode) ||
-	    ioctl(fd, BLKGETSIZE64, &bytes) || ioctl(fd, BLKSSZGET, &lbs) ||
-	    ioctl(fd, BLKPBSZGET, &pbs) || ioctl(fd, BLKROGET, &ro)) {
-		int e = errno ? errno : ENOTBLK;
-
-		close(fd);
-		error_set(err, "StorageCannotOpenVtl2Device", fpath,
-			  "cannot read the geometry of %s: %s", rd->dev_path,
-			  strerror(e));
-		return -e;
-	}
-	close(fd);
-	rd->major = major(st.st_rdev);
-	rd->minor = minor(st.st_rdev);
-	rd->size_bytes = bytes;
-	rd->logical_block_size = (uint32_t)lbs;
-	rd->physical_block_size = pbs;
-	rd->read_only = rd->read_only || ro;
-	whole_disk_of(rc, rd->major, rd->minor, &pm->store_dev,
-		      &pm->store_start);
-	pm->store_ino = 0;
-	pm->store_end = pm->store_start + bytes;
-	return 0;
-}
-
-static int probe_file(struct plan_member *pm, const char *fpath,
-		      struct error_obj *err)
-{
-	struct resolved_dev *rd = &pm->dev;
-	struct stat st;
-
-	if (stat(rd->dev_path, &st)) {
-		int e = errno;
-
-		error_set(err, "StorageCannotOpenVtl2Device", fpath,
-			  "cannot open backing file %s: %s", rd->dev_path,
-			  strerror(e));
-		return -e;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		error_set(
-			err, "StorageUnsupportedDeviceType", fpath,
-			"backing %s is neither a regular file nor a block device",
-			rd->dev_path);
-		return -EINVAL;
-	}
-	if (access(rd->dev_path, R_OK | W_OK)) {
-		int e = errno;
-
-		error_set(err, "StorageCannotOpenVtl2Device", fpath,
-			  "backing file %s is not readable and writable: %s",
-			  rd->dev_path, strerror(e));
-		return -e;
-	}
-	rd->is_file = true;
-	rd->size_bytes = (uint64_t)st.st_size;
-	rd->logical_block_size = SECTOR;
-	rd->physical_block_size = SECTOR;
-	rd->volatile_cache = true; /* the page cache until fsync */
-	rd->fua = false;
-	rd->discard_max_bytes = UINT32_MAX; /* punch hole */
-	rd->write_zeroes_max_bytes = UINT32_MAX;
-	pm->store_dev = st.st_dev;
-	pm->store_ino = st.st_ino;
-	pm->store_start = 0;
-	pm->store_end = (uint64_t)st.st_size;
-	return 0;
-}
-
-static int probe_member(const struct resolve_ctx *rc, unsigned int flags,
-			const struct settings_device *sd,
-			struct plan_member *pm, struct error_obj *err)
-{
 	char fpath[ERROR_PATH_LEN + 16];
-	struct stat st;
 	int ret;
 
 	snprintf(fpath, sizeof(fpath), "%s.device_path", sd->path);
 	pm->src = sd;
-	ret = resolve_device(rc, sd, &pm->dev, err);
-	if (ret)
-		return ret;
-	if (pm->dev.is_file ||
-	    (!stat(pm->dev.dev_path, &st) && S_ISREG(st.st_mode)))
-		ret = probe_file(pm, fpath, err);
-	else
-		ret = probe_block(rc, flags, pm, fpath, err);
+	ret = device_probe(rc, sd,
+			   flags & PLAN_SKIP_BUSY_CHECK ? DEVICE_SKIP_BUSY_CHECK
+							: 0,
+			   &pm->dev, err);
 	if (ret)
 		return ret;
 
@@ -293,7 +86,6 @@ static int probe_member(const struct resolve_ctx *rc, unsigned int flags,
 			pm->dev.logical_block_size);
 		return -EINVAL;
 	}
-	pm->size_bytes = pm->dev.size_bytes;
 	pm->m.backing = sd->type;
 	pm->m.dev_major = pm->dev.is_file ? 0 : pm->dev.major;
 	pm->m.dev_minor = pm->dev.is_file ? 0 : pm->dev.minor;
@@ -320,13 +112,13 @@ static int check_stripe_members(const struct plan_disk *d,
 				m0->dev.dev_path, m0->dev.logical_block_size);
 			return -EINVAL;
 		}
-		if (mi->size_bytes != m0->size_bytes) {
+		if (mi->dev.size_bytes != m0->dev.size_bytes) {
 			error_set(
 				err, "StorageStripeSizeMismatch", fpath,
 				"striped members must have equal sizes: %s is %" PRIu64
 				" bytes, %s is %" PRIu64 " bytes",
-				mi->dev.dev_path, mi->size_bytes,
-				m0->dev.dev_path, m0->size_bytes);
+				mi->dev.dev_path, mi->dev.size_bytes,
+				m0->dev.dev_path, m0->dev.size_bytes);
 			return -EINVAL;
 		}
 		if (mi->dev.read_only != m0->dev.read_only) {
@@ -347,7 +139,7 @@ static int plan_geometry(struct plan_disk *d, struct error_obj *err)
 {
 	const struct settings_lun *l = d->lun;
 	const struct plan_member *m0 = &d->members[0];
-	uint64_t member_bytes = m0->size_bytes;
+	uint64_t member_bytes = m0->dev.size_bytes;
 	char fpath[ERROR_PATH_LEN + 32];
 	int ret;
 
@@ -381,15 +173,15 @@ static int plan_geometry(struct plan_disk *d, struct error_obj *err)
 				  "chunk_size_in_kb %" PRIu64
 				  " is larger than the members (%" PRIu64
 				  " bytes each)",
-				  l->chunk_size_in_kb.val, m0->size_bytes);
+				  l->chunk_size_in_kb.val, m0->dev.size_bytes);
 			return -EINVAL;
 		}
 		d->chunk_bytes = (uint32_t)chunk;
-		d->geo.chunk_sectors = (uint32_t)(chunk / SECTOR);
+		d->geo.chunk_sectors = (uint32_t)(chunk / BLKX_SECTOR_SIZE);
 		d->geo.flags |= BLKX_DISK_STRIPED;
 	}
 	d->geo.nr_members = (uint32_t)d->nr_members;
-	d->geo.member_sectors = member_bytes / SECTOR;
+	d->geo.member_sectors = member_bytes / BLKX_SECTOR_SIZE;
 	d->size_bytes = member_bytes * d->nr_members;
 
 	if (l->scsi_disk_size_in_bytes.has) {
@@ -408,8 +200,8 @@ static int plan_geometry(struct plan_disk *d, struct error_obj *err)
 		}
 		d->size_bytes = want;
 	}
-	d->geo.size_sectors = d->size_bytes / SECTOR;
-	d->geo.lbs_shift = ilog2_u32(d->lbs);
+	d->geo.size_sectors = d->size_bytes / BLKX_SECTOR_SIZE;
+	d->geo.lbs_shift = ilog2_u64(d->lbs);
 	return 0;
 }
 
@@ -460,7 +252,7 @@ static int plan_limits(struct plan_disk *d, struct error_obj *err)
 		max_io = (uint32_t)l->max_transfer_length.val;
 	max_io -= max_io % d->lbs;
 	d->max_io_bytes = max_io;
-	d->geo.pbs_shift = ilog2_u32(d->pbs);
+	d->geo.pbs_shift = ilog2_u64(d->pbs);
 
 	d->fua = l->fua.has ? l->fua.val : all_fua;
 	d->write_cache = l->write_cache.has ? l->write_cache.val : any_cache;
@@ -517,10 +309,10 @@ static int check_overlaps(const struct plan *p, const struct plan_disk *d,
 			const struct plan_member *om = &o->members[j];
 			char fpath[ERROR_PATH_LEN + 16];
 
-			if (om->store_dev != pm->store_dev ||
-			    om->store_ino != pm->store_ino ||
-			    om->store_end <= pm->store_start ||
-			    pm->store_end <= om->store_start)
+			if (om->dev.store_dev != pm->dev.store_dev ||
+			    om->dev.store_ino != pm->dev.store_ino ||
+			    om->dev.store_end <= pm->dev.store_start ||
+			    pm->dev.store_end <= om->dev.store_start)
 				continue;
 			snprintf(fpath, sizeof(fpath), "%s.device_path",
 				 pm->src->path);
@@ -553,8 +345,8 @@ static int plan_disk_build(struct plan *p, struct plan_disk *d,
 	if (!d->members)
 		return -ENOMEM;
 	for (size_t i = 0; i < d->nr_members; i++) {
-		ret = probe_member(rc, flags, &l->devices[i], &d->members[i],
-				   err);
+		ret = plan_member(rc, flags, &l->devices[i], &d->members[i],
+				  err);
 		if (ret)
 			return ret;
 		ret = check_overlaps(p, d, i, err);

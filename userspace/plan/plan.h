@@ -21,12 +21,6 @@ struct plan_member {
 	struct resolved_dev dev;
 	struct blkx_member m; /* the members map value */
 	const struct settings_device *src;
-	/* what the member occupies, for overlap checks */
-	uint64_t store_dev;   /* whole-disk dev_t, or st_dev for a file */
-	uint64_t store_ino;   /* inode for a file, 0 for a block device */
-	uint64_t store_start; /* bytes */
-	uint64_t store_end;   /* bytes, exclusive */
-	uint64_t size_bytes;  /* whole member as probed */
 };
 
 struct plan_disk {

@@ -50,6 +50,9 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 UNIT_SAN_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/san/%,$(UNIT_SRCS))
 BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
+# BPF programs that only the tests load (their skeletons in build/tests/bpf)
+TEST_BPF_SKELS := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/tests/bpf/%.skel.h,\
+	$(wildcard tests/bpf/*.bpf.c))
 BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFTEST_SRCS))
 
 BIN	:= $(BUILD)/bin/blkxlate
@@ -89,6 +92,15 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf | \
 		sed '/^[[:space:]]*map->link = /d' > $@
 
+$(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Itests/bpf -c $< -o $@
+
+$(BUILD)/tests/bpf/%.skel.h: $(BUILD)/tests/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
 # --- userspace -------------------------------------------------------------
 # the skeletons are generated before the first compile; after that the
 # objects' -MMD files name the ones they include
@@ -125,9 +137,10 @@ $(BUILD)/tests/san/test_%: tests/unit/test_%.c $(BUILD)/libblkxlate-san.a | $(BU
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -O1 -Itests/unit -o $@ $< \
 		$(BUILD)/libblkxlate-san.a -lcmocka $(LDLIBS)
 
-$(BUILD)/tests/test_bpf_%: tests/bpf/test_bpf_%.c $(BUILD)/libblkxlate.a | $(BUILD)/tests
+$(BUILD)/tests/test_bpf_%: tests/bpf/test_bpf_%.c $(BUILD)/libblkxlate.a | $(TEST_BPF_SKELS) $(BUILD)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libblkxlate.a \
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/bpf -I$(BUILD)/tests/bpf \
+		-o $@ $< $(BUILD)/libblkxlate.a \
 		-lcmocka $(LDLIBS)
 
 unit: deps
@@ -196,4 +209,5 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d $(BUILD)/san/*/*.d \
-	$(BUILD)/bpf/*.d $(BUILD)/tests/*.d $(BUILD)/tests/san/*.d)
+	$(BUILD)/bpf/*.d $(BUILD)/tests/*.d $(BUILD)/tests/san/*.d \
+	$(BUILD)/tests/bpf/*.d)

@@ -27,6 +27,7 @@
 
 #include <blkxlate/kcompat.h>
 #include <blkxlate/remap.h>
+#include <blkxlate/request.h>
 #include <blkxlate/stats.h>
 
 #include "iou_ops.bpf.h"
@@ -34,10 +35,8 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-#define CQE_BATCH      32  /* CQEs per step; each makes at most one SQE */
-#define SQE_BYTES      128 /* IORING_SETUP_SQE128 */
-#define UBLK_ENODEV    19  /* UBLK_IO_RES_ABORT is -ENODEV */
-#define RWF_DSYNC_FLAG 0x2 /* RWF_DSYNC */
+#define CQE_BATCH 32  /* CQEs per step; each makes at most one SQE */
+#define SQE_BYTES 128 /* IORING_SETUP_SQE128 */
 
 /* Set by the loader before load (frozen: the verifier sees constants). */
 const volatile __u32 cfg_disk;	      /* disks map index */
@@ -70,31 +69,6 @@ static __always_inline struct blkx_queue_stats *queue_counters(void)
 	return bpf_map_lookup_elem(&queue_stats, &key);
 }
 
-static __always_inline void clear_sqe(struct io_uring_sqe *sqe)
-{
-	__u64 *w = (__u64 *)sqe;
-
-	/* the slot held an older SQE: clear the 64 bytes we use */
-	w[0] = 0;
-	w[1] = 0;
-	w[2] = 0;
-	w[3] = 0;
-	w[4] = 0;
-	w[5] = 0;
-	w[6] = 0;
-	w[7] = 0;
-}
-
-static __always_inline void count_lun(const struct blkx_tag *t, __s32 res)
-{
-	__u32 disk = cfg_disk;
-	struct blkx_io_stats *ls = bpf_map_lookup_elem(&lun_stats, &disk);
-
-	if (ls)
-		blkx_count_io(ls, t->op, t->flags & BLKX_TAG_FUA, t->nr_sectors,
-			      res < 0);
-}
-
 static __always_inline void count_member(const struct blkx_disk *d, __u64 ud)
 {
 	__u32 idx = d->first_member + blkx_udata_member(ud);
@@ -111,24 +85,12 @@ static __always_inline void count_member(const struct blkx_disk *d, __u64 ud)
 static __always_inline void commit(struct io_uring_sqe *sqe, __u32 tag,
 				   struct blkx_tag *t, __s32 res)
 {
-	struct ublksrv_io_cmd *cmd = (struct ublksrv_io_cmd *)&sqe->addr3;
 	struct blkx_queue_stats *st = queue_counters();
+	__u32 disk = cfg_disk;
 
-	count_lun(t, res);
-	clear_sqe(sqe);
-	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->flags = IOSQE_FIXED_FILE;
-	sqe->fd = 0; /* /dev/ublkcN */
-	sqe->cmd_op = UBLK_U_IO_COMMIT_AND_FETCH_REQ;
-	sqe->addr = tag; /* struct ublk_auto_buf_reg: index = tag */
-	sqe->user_data = blkx_udata(BLKX_SQE_UBLK, tag, 0, 0, 0);
-	cmd->q_id = (__u16)cfg_queue;
-	cmd->tag = (__u16)tag;
-	cmd->result = res;
-	cmd->addr = 0;
-	t->flags = BLKX_TAG_FETCH;
-	qs.ios_owned--;
-	qs.cmds_live++;
+	blkx_tag_end(t, &qs, bpf_map_lookup_elem(&lun_stats, &disk), res);
+	blkx_prep_io_cmd(sqe, UBLK_U_IO_COMMIT_AND_FETCH_REQ, (__u16)cfg_queue,
+			 tag, res, 1, 0);
 	if (st)
 		__sync_fetch_and_add(&st->bpf_commits, 1);
 }
@@ -149,7 +111,7 @@ static __always_inline int on_request(struct io_uring_sqe *sqe, __u32 tag,
 		    &iod, sizeof(iod),
 		    (void *)(cfg_iod_base + (__u64)tag * sizeof(iod))))
 		return -HANDOFF_OTHER;
-	op = iod.op_flags & 0xff;
+	op = blkx_iod_op(&iod);
 	if (op != UBLK_IO_OP_READ && op != UBLK_IO_OP_WRITE)
 		return -HANDOFF_OP;
 	d = bpf_map_lookup_elem(&disks, &disk);
@@ -172,30 +134,10 @@ static __always_inline int on_request(struct io_uring_sqe *sqe, __u32 tag,
 		return -HANDOFF_OTHER;
 
 	/* consumed from here on */
-	qs.cmds_live--;
-	qs.ios_owned++;
-	t->flags = BLKX_TAG_OWNED;
-	if ((iod.op_flags >> 8) & (UBLK_IO_F_FUA >> 8))
-		t->flags |= BLKX_TAG_FUA;
-	t->op = (__u8)op;
-	t->nr_sectors = iod.nr_sectors;
-	t->result = (__s32)(iod.nr_sectors << BLKX_SECTOR_SHIFT);
+	blkx_tag_begin(t, &qs, &iod);
 	t->pending = 1;
-	clear_sqe(sqe);
-	sqe->opcode = op == UBLK_IO_OP_READ ? IORING_OP_READ_FIXED
-					    : IORING_OP_WRITE_FIXED;
-	sqe->flags = IOSQE_FIXED_FILE;
-	sqe->fd = (__s32)(1 + seg.member);
-	sqe->off = dev_sector << BLKX_SECTOR_SHIFT;
-	sqe->addr = 0; /* offset in the registered request buffer */
-	sqe->len = seg.nr_sectors << BLKX_SECTOR_SHIFT;
-	if (t->flags & BLKX_TAG_FUA)
-		sqe->rw_flags = RWF_DSYNC_FLAG;
-	sqe->buf_index = (__u16)tag;
-	sqe->user_data =
-		blkx_udata(BLKX_SQE_MEMBER, tag, seg.member,
-			   op | (t->flags & BLKX_TAG_FUA ? BLKX_OP_FUA : 0),
-			   seg.nr_sectors);
+	blkx_prep_member_rw(sqe, t, tag, seg.member, dev_sector, seg.nr_sectors,
+			    0);
 	st = queue_counters();
 	if (st)
 		__sync_fetch_and_add(&st->bpf_rw, 1);
@@ -213,7 +155,6 @@ __noinline int blkx_handle_cqe(__u64 ud, __s32 res, struct io_uring_sqe *sqe)
 	__u32 tag = blkx_udata_tag(ud), disk = cfg_disk;
 	struct blkx_disk *d;
 	struct blkx_tag *t;
-	__u32 op;
 
 	if (!sqe || tag >= cfg_depth)
 		return -HANDOFF_OTHER;
@@ -223,26 +164,21 @@ __noinline int blkx_handle_cqe(__u64 ud, __s32 res, struct io_uring_sqe *sqe)
 			return -HANDOFF_OTHER;
 		if (res == 0)
 			return on_request(sqe, tag, t);
-		if (res != -UBLK_ENODEV)
+		if (res != BLKX_UBLK_ABORT)
 			return -HANDOFF_OTHER;
 		/* the device is stopping: this tag is done */
-		t->flags = 0;
-		qs.cmds_live--;
+		blkx_tag_aborted(t, &qs);
 		return 0;
 	}
 	if (blkx_udata_kind(ud) != BLKX_SQE_MEMBER ||
 	    !(t->flags & BLKX_TAG_OWNED) || t->pending == 0)
 		return -HANDOFF_OTHER;
-	op = blkx_udata_op(ud) & ~BLKX_OP_FUA;
-	if (res < 0 ||
-	    ((op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE) &&
-	     (__u32)res != blkx_udata_sectors(ud) << BLKX_SECTOR_SHIFT))
+	if (blkx_member_res(ud, res) < 0)
 		return -HANDOFF_ERROR; /* userspace reports it */
 	d = bpf_map_lookup_elem(&disks, &disk);
 	if (d)
 		count_member(d, ud);
-	t->pending--;
-	if (t->pending)
+	if (!blkx_member_done(t, res))
 		return 0;
 	commit(sqe, tag, t, t->result);
 	return 1;

@@ -124,6 +124,7 @@ struct blkx_meta {
 /* struct blkx_tag.flags */
 #define BLKX_TAG_OWNED (1u << 0) /* the server serves it (CQE .. commit) */
 #define BLKX_TAG_FUA   (1u << 1) /* a write with UBLK_IO_F_FUA */
+/* (the transitions: include/blkxlate/request.h) */
 #define BLKX_TAG_FETCH (1u << 2) /* a FETCH/COMMIT command is queued */
 
 struct blkx_tag {
@@ -226,44 +227,6 @@ struct blkx_trace_event {
 	__s32 error; /* blk_status_t, 0 when it succeeded */
 	__u32 pad2;
 };
-
-/*
- * user_data of every SQE of a queue ring: what it is and whom it belongs
- * to.  A member write carrying FUA has BLKX_OP_FUA or-ed into its op.
- */
-#define BLKX_OP_FUA 0x80
-enum blkx_sqe_kind {
-	BLKX_SQE_UBLK = 1,   /* FETCH_REQ / COMMIT_AND_FETCH_REQ */
-	BLKX_SQE_MEMBER = 2, /* I/O on a member */
-};
-
-static inline __u64 blkx_udata(__u32 kind, __u32 tag, __u32 member, __u32 op,
-			       __u32 nr_sectors)
-{
-	return (__u64)(tag & 0xffff) | (__u64)(member & 0xff) << 16 |
-	       (__u64)(op & 0xff) << 24 | (__u64)(nr_sectors & 0xffffff) << 32 |
-	       (__u64)kind << 56;
-}
-static inline __u32 blkx_udata_tag(__u64 d)
-{
-	return d & 0xffff;
-}
-static inline __u32 blkx_udata_member(__u64 d)
-{
-	return (d >> 16) & 0xff;
-}
-static inline __u32 blkx_udata_op(__u64 d)
-{
-	return (d >> 24) & 0xff;
-}
-static inline __u32 blkx_udata_sectors(__u64 d)
-{
-	return (d >> 32) & 0xffffff;
-}
-static inline __u32 blkx_udata_kind(__u64 d)
-{
-	return d >> 56;
-}
 
 /* One piece of a remapped request. */
 struct blkx_segment {

@@ -316,7 +316,7 @@ static int choose_dataplane(struct daemon *d)
 	int ret = -EOPNOTSUPP;
 
 	if (!strcmp(want, "user")) {
-		d->dp = &dp_user_ops;
+		d->dp = &ring_user_ops;
 		snprintf(d->dp_reason, sizeof(d->dp_reason),
 			 "userspace io_uring loop (--dataplane=user), %s",
 			 d->zero_copy ? "zero copy (UBLK_F_AUTO_BUF_REG)"
@@ -327,9 +327,9 @@ static int choose_dataplane(struct daemon *d)
 		snprintf(why, sizeof(why),
 			 "the kernel's ublk lacks UBLK_F_AUTO_BUF_REG");
 	else
-		ret = dp_bpf_probe(d->maps.dir, why, sizeof(why));
+		ret = ring_bpf_probe(d->maps.dir, why, sizeof(why));
 	if (!ret) {
-		d->dp = &dp_bpf_ops;
+		d->dp = &ring_bpf_ops;
 		snprintf(
 			d->dp_reason, sizeof(d->dp_reason),
 			"in-kernel io_uring BPF loop (io_uring_bpf_ops), zero copy (UBLK_F_AUTO_BUF_REG)");
@@ -343,7 +343,7 @@ static int choose_dataplane(struct daemon *d)
 		log_error("%s", d->dp_reason);
 		return -EOPNOTSUPP;
 	}
-	d->dp = &dp_user_ops;
+	d->dp = &ring_user_ops;
 	snprintf(
 		d->dp_reason, sizeof(d->dp_reason),
 		"userspace io_uring loop, %s; no BPF data path: %s",

@@ -28,7 +28,7 @@ struct daemon {
 	struct ublk_ctrl ctrl;
 	bool ctrl_open;
 	bool zero_copy;
-	const struct dataplane_ops *dp;
+	const struct ring_ops *dp;
 	char dp_reason[512];
 	struct lun_env env;
 	struct lun **luns; /* luns[i] serves plan.disks[i]; never moves */

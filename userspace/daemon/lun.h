@@ -18,7 +18,7 @@
 /* What the daemon gives every LUN. */
 struct lun_env {
 	struct ublk_ctrl *ctrl;
-	const struct dataplane_ops *dp;
+	const struct ring_ops *dp;
 	bool zero_copy;	     /* UBLK_F_AUTO_BUF_REG */
 	bool recovery;	     /* add devices with UBLK_F_USER_RECOVERY */
 	const char *pin_dir; /* the instance's bpffs directory */

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <blkxlate/stats.h>
+#include <blkxlate/request.h>
 
 #include "base/log.h"
 
@@ -73,30 +73,15 @@ struct io_uring_sqe *queue_get_sqe(struct queue *q)
 }
 
 /* FETCH_REQ (first time) or COMMIT_AND_FETCH_REQ for tag. */
-static int queue_ublk_cmd(struct queue *q, unsigned int tag, uint32_t op,
-			  int32_t res)
+static int queue_io_cmd(struct queue *q, unsigned int tag, uint32_t cmd_op,
+			int32_t res)
 {
-	struct ublksrv_io_cmd *cmd;
 	struct io_uring_sqe *sqe = queue_get_sqe(q);
 
 	if (!sqe)
 		return -EBUSY;
-	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->fd = 0; /* fixed file 0: /dev/ublkcN */
-	sqe->flags = IOSQE_FIXED_FILE;
-	sqe->cmd_op = op;
-	cmd = (struct ublksrv_io_cmd *)sqe->cmd;
-	cmd->q_id = q->q_id;
-	cmd->tag = (uint16_t)tag;
-	cmd->result = res;
-	if (q->ld->zero_copy)
-		/* struct ublk_auto_buf_reg in sqe->addr: index = tag */
-		sqe->addr = tag;
-	else
-		cmd->addr = (uint64_t)(uintptr_t)q->bufs[tag];
-	sqe->user_data = blkx_udata(BLKX_SQE_UBLK, tag, 0, 0, 0);
-	q->tags[tag].flags |= BLKX_TAG_FETCH;
-	q->qs->cmds_live++;
+	blkx_prep_io_cmd(sqe, cmd_op, q->q_id, tag, res, q->ld->zero_copy,
+			 q->bufs ? (uint64_t)(uintptr_t)q->bufs[tag] : 0);
 	return 0;
 }
 
@@ -104,73 +89,26 @@ int queue_fetch_all(struct queue *q)
 {
 	int ret = 0;
 
-	for (unsigned int t = 0; !ret && t < q->depth; t++)
-		ret = queue_ublk_cmd(q, t, UBLK_U_IO_FETCH_REQ, -1);
+	for (unsigned int t = 0; !ret && t < q->depth; t++) {
+		ret = queue_io_cmd(q, t, UBLK_U_IO_FETCH_REQ, -1);
+		if (!ret)
+			blkx_tag_fetching(&q->tags[t], q->qs);
+	}
 	return ret;
 }
 
 int queue_commit(struct queue *q, unsigned int tag, int32_t res)
 {
-	struct blkx_tag *t = &q->tags[tag];
 	int ret;
 
-	if (q->ld->lun_stats)
-		blkx_count_io(q->ld->lun_stats, t->op, t->flags & BLKX_TAG_FUA,
-			      t->nr_sectors, res < 0);
+	blkx_tag_end(&q->tags[tag], q->qs, q->ld->lun_stats, res);
 	if (q->qstats)
 		stats_add(&q->qstats->user_commits, 1);
-	t->flags &= (__u8) ~(BLKX_TAG_OWNED | BLKX_TAG_FUA);
-	q->qs->ios_owned--;
-	ret = queue_ublk_cmd(q, tag, UBLK_U_IO_COMMIT_AND_FETCH_REQ, res);
+	ret = queue_io_cmd(q, tag, UBLK_U_IO_COMMIT_AND_FETCH_REQ, res);
 	if (ret)
 		log_error("queue %u tag %u: cannot commit: %s", q->q_id, tag,
 			  strerror(-ret));
 	return ret;
-}
-
-static void handle_ublk_cqe(struct queue *q, const struct io_uring_cqe *cqe)
-{
-	unsigned int tag = blkx_udata_tag(cqe->user_data);
-	struct blkx_tag *t = &q->tags[tag];
-
-	t->flags &= (__u8)~BLKX_TAG_FETCH;
-	q->qs->cmds_live--;
-	if (cqe->res == UBLK_IO_RES_OK) {
-		const struct ublksrv_io_desc *iod = &q->iods[tag];
-
-		t->flags |= BLKX_TAG_OWNED;
-		if ((iod->op_flags >> 8) & (UBLK_IO_F_FUA >> 8))
-			t->flags |= BLKX_TAG_FUA;
-		t->op = (uint8_t)(iod->op_flags & 0xff);
-		t->nr_sectors = iod->nr_sectors;
-		t->result = 0;
-		t->pending = 0;
-		q->qs->ios_owned++;
-		if (q->qstats) {
-			bool rw = t->op == UBLK_IO_OP_READ ||
-				  t->op == UBLK_IO_OP_WRITE;
-
-			stats_add(rw ? &q->qstats->user_rw
-				     : &q->qstats->user_other,
-				  1);
-		}
-		if (q->dp->queue_io(q, tag, iod) < 0)
-			log_error("queue %u tag %u: request not served",
-				  q->q_id, tag);
-		return;
-	}
-	if (cqe->res != UBLK_IO_RES_ABORT)
-		log_error("dev %u queue %u tag %u: ublk command failed: %s",
-			  q->ld->dev_id, q->q_id, tag, strerror(-cqe->res));
-	/* -ENODEV: the device is stopping; this tag is done */
-}
-
-void queue_handle_cqe(struct queue *q, const struct io_uring_cqe *cqe)
-{
-	if (blkx_udata_kind(cqe->user_data) == BLKX_SQE_UBLK)
-		handle_ublk_cqe(q, cqe);
-	else
-		q->dp->io_done(q, cqe);
 }
 
 bool queue_busy(const struct queue *q)
@@ -182,7 +120,7 @@ static void *queue_thread(void *arg)
 {
 	struct queue *q = arg;
 	struct ldisk *ld = q->ld;
-	int ret = q->dp->setup(q);
+	int ret = q->ring_ops->setup(q);
 
 	pthread_mutex_lock(&ld->lock);
 	q->setup_ret = ret;
@@ -190,12 +128,12 @@ static void *queue_thread(void *arg)
 	pthread_cond_broadcast(&ld->cond);
 	pthread_mutex_unlock(&ld->lock);
 	if (!ret)
-		q->dp->run(q);
-	q->dp->teardown(q);
+		q->ring_ops->run(q);
+	q->ring_ops->teardown(q);
 	return NULL;
 }
 
-int queue_start_all(struct ldisk *ld, const struct dataplane_ops *dp)
+int queue_start_all(struct ldisk *ld, const struct ring_ops *ops)
 {
 	int ret = 0;
 
@@ -206,7 +144,7 @@ int queue_start_all(struct ldisk *ld, const struct dataplane_ops *dp)
 		q->ld = ld;
 		q->q_id = (uint16_t)i;
 		q->depth = ld->depth;
-		q->dp = dp;
+		q->ring_ops = ops;
 		q->ring.ring_fd = -1;
 		q->raw.fd = -1;
 		if (ld->queue_stats && ld->disk_index * BLKX_MAX_QUEUES + i <

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * queue: one ublk queue served by one thread and one io_uring: FETCH_REQ
- * for every tag, then CQE -> request -> member I/O -> commit.  A request
+ * queue: one ublk queue served by one thread and one io_uring.  A request
  * reads as a sentence:
- *   iod -> dp->queue_io(q, tag) -> remap -> SQEs -> CQE -> dp->io_done
- *       -> queue_commit(q, tag, res)
- * The userspace data path runs that loop itself (liburing); the BPF data
- * path runs it in the kernel and hands the rare cases back to the same
- * userspace handlers, on the same per-tag state.
+ *   ring CQE -> request_handle_cqe() -> remap -> member SQEs (request.h)
+ *   -> member CQEs -> request_handle_cqe() -> queue_commit()
+ * What the two data paths vary is the ring (struct ring_ops): the
+ * userspace loop (ring_user.c, liburing) runs every CQE through
+ * request_handle_cqe() itself; the BPF loop (ring_bpf.c) runs the same
+ * steps in the kernel and hands only the rare CQEs back to it, on the same
+ * per-tag state.
  */
-#ifndef BLKXLATE_QUEUE_H
-#define BLKXLATE_QUEUE_H
+#ifndef BLKXLATE_DATAPLANE_QUEUE_H
+#define BLKXLATE_DATAPLANE_QUEUE_H
 
 #include <liburing.h>
 #include <pthread.h>
@@ -25,38 +26,33 @@
 struct ldisk;
 struct queue;
 
-/* The data path's hooks. */
-struct dataplane_ops {
+/* A data path: how a queue's ring is made, run and taken down. */
+struct ring_ops {
 	const char *name;
 	/* make the ring, register files and buffers, FETCH every tag */
 	int (*setup)(struct queue *q);
 	/* serve until the device stops (all fetches aborted) */
 	void (*run)(struct queue *q);
 	void (*teardown)(struct queue *q);
-	/* userspace handler of a request: queue SQEs, or commit at once */
-	int (*queue_io)(struct queue *q, unsigned int tag,
-			const struct ublksrv_io_desc *iod);
-	/* userspace handler of a member I/O completion */
-	void (*io_done)(struct queue *q, const struct io_uring_cqe *cqe);
 };
 
 struct queue {
 	struct ldisk *ld;
 	uint16_t q_id;
 	uint16_t depth;
-	const struct dataplane_ops *dp;
+	const struct ring_ops *ring_ops;
 	/* the ring: liburing, or a raw one for the BPF data path */
 	bool use_raw;
 	struct io_uring ring;
 	struct rawring raw;
-	struct ublksrv_io_desc *iods; /* the driver's mmap for this queue */
+	const struct ublksrv_io_desc *iods; /* the driver's mmap */
 	size_t iods_len;
 	/* per-tag and queue state (malloc'd, or the BPF program's .bss) */
 	struct blkx_tag *tags;
 	struct blkx_qstate *qs;
 	void **bufs; /* copy mode: one server buffer per tag */
-	struct blkx_queue_stats *qstats; /* BPF data path: in queue_stats */
-	void *dp_priv;			 /* the data path's own state */
+	struct blkx_queue_stats *qstats; /* in the pinned queue_stats */
+	void *ring_priv;		 /* the data path's own state */
 	pthread_t thread;
 	bool thread_started;
 	int setup_ret; /* result of setup, read by the starter */
@@ -92,7 +88,7 @@ struct ldisk {
 
 /* Start the queue threads of ld (each sets up its ring and FETCHes every
  * tag) and wait until all are ready.  0 or the first setup error. */
-int queue_start_all(struct ldisk *ld, const struct dataplane_ops *dp);
+int queue_start_all(struct ldisk *ld, const struct ring_ops *ops);
 /* Wait for the queue threads (after STOP_DEV made the kernel abort the
  * fetches) and free what they own. */
 void queue_join_all(struct ldisk *ld);
@@ -101,15 +97,14 @@ void queue_join_all(struct ldisk *ld);
  * have all exited. */
 void queue_abort_all(struct ldisk *ld);
 
-/* --- shared by the data paths ------------------------------------------ */
-/* Complete tag with res (bytes or -errno) and fetch the next request. */
-int queue_commit(struct queue *q, unsigned int tag, int32_t res);
-/* An SQE on the queue's ring, submitting first when the SQ is full. */
+/* --- what the rings and the request handler share ---------------------- */
+/* An SQE on the queue's ring (its first 64 bytes are the caller's to
+ * fill), or NULL when the ring has no room. */
 struct io_uring_sqe *queue_get_sqe(struct queue *q);
 /* FETCH_REQ for every tag (setup). */
 int queue_fetch_all(struct queue *q);
-/* Handle one CQE in userspace: a ublk command or a member I/O. */
-void queue_handle_cqe(struct queue *q, const struct io_uring_cqe *cqe);
+/* Complete tag with res (bytes or -errno) and fetch the next request. */
+int queue_commit(struct queue *q, unsigned int tag, int32_t res);
 /* Map the driver's request descriptors of this queue. */
 int queue_map_iods(struct queue *q);
 /* The fixed files: [0] = /dev/ublkcN, [1..n] = the members. */
@@ -118,25 +113,28 @@ int queue_register_files(struct queue *q, struct io_uring *ring);
  * requests being served (and the device was not aborted) */
 bool queue_busy(const struct queue *q);
 
+/*
+ * request: serve one CQE of the queue's ring in userspace -- a request
+ * (FETCH/COMMIT completion: remap, queue member SQEs, or commit at once) or
+ * a member completion (judge it, commit after the last).  The BPF data
+ * path's slow path too.
+ */
+void request_handle_cqe(struct queue *q, const struct io_uring_cqe *cqe);
+
 /* Add to a counter of the pinned stats maps (shared with BPF). */
 static inline void stats_add(__u64 *ctr, __u64 v)
 {
 	__atomic_fetch_add(ctr, v, __ATOMIC_RELAXED);
 }
 
-extern const struct dataplane_ops dp_user_ops;
-extern const struct dataplane_ops dp_bpf_ops;
-
-/* The userspace handlers (the BPF data path's slow path too). */
-int dp_user_queue_io(struct queue *q, unsigned int tag,
-		     const struct ublksrv_io_desc *iod);
-void dp_user_io_done(struct queue *q, const struct io_uring_cqe *cqe);
+extern const struct ring_ops ring_user_ops;
+extern const struct ring_ops ring_bpf_ops;
 
 /*
  * Can this kernel run the BPF data path?  Sets up a throwaway ring with the
  * flags it needs, loads the program against the instance's pinned maps and
  * attaches it.  0, or -errno with the reason in why.
  */
-int dp_bpf_probe(const char *pin_dir, char *why, size_t len);
+int ring_bpf_probe(const char *pin_dir, char *why, size_t len);
 
-#endif /* BLKXLATE_QUEUE_H */
+#endif /* BLKXLATE_DATAPLANE_QUEUE_H */

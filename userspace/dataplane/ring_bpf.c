@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * dp_bpf: the BPF data path's userspace side.  Per queue: a raw ring
+ * ring_bpf: the BPF data path's ring.  Per queue: a raw ring
  * (SQE128 | SINGLE_ISSUER | DEFER_TASKRUN | NO_SQARRAY | SQ_REWIND), the
  * fixed files and a sparse buffer table for UBLK_F_AUTO_BUF_REG, one
  * instance of bpf/fastpath.bpf.c attached to that ring, FETCH for every
  * tag; then the thread sleeps in io_uring_enter(GETEVENTS) while the
  * kernel runs the loop.  When the program hands a CQE over (returns STOP
- * without consuming it), the userspace handlers of dp_user serve what is
- * in the CQ on the same per-tag state, and the thread enters again.
+ * without consuming it), request_handle_cqe() serves that one CQE on the same
+ * per-tag state, and the thread enters again.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -27,7 +27,7 @@
  * BLKX_MAX_SEGMENTS + 1 */
 #define FASTPATH_MIN_SQ 128
 
-struct dp_bpf {
+struct ring_bpf {
 	struct fastpath_bpf *skel;
 	struct bpf_link *link;
 };
@@ -42,7 +42,7 @@ static unsigned int pow2_at_least(unsigned int v, unsigned int min)
 }
 
 /* Open, configure and load one fastpath instance for ring r. */
-static int fastpath_load(struct dp_bpf *b, const struct rawring *r,
+static int fastpath_load(struct ring_bpf *b, const struct rawring *r,
 			 const char *pin_dir, uint32_t disk, uint16_t queue,
 			 uint16_t depth, const void *iods)
 {
@@ -71,13 +71,13 @@ static int fastpath_load(struct dp_bpf *b, const struct rawring *r,
 	return ret;
 }
 
-static int fastpath_attach(struct dp_bpf *b)
+static int fastpath_attach(struct ring_bpf *b)
 {
 	b->link = bpf_map__attach_struct_ops(b->skel->maps.blkx_ops);
 	return b->link ? 0 : -errno;
 }
 
-static void fastpath_unload(struct dp_bpf *b)
+static void fastpath_unload(struct ring_bpf *b)
 {
 	if (b->link)
 		bpf_link__destroy(b->link);
@@ -87,16 +87,16 @@ static void fastpath_unload(struct dp_bpf *b)
 	b->skel = NULL;
 }
 
-static int dp_bpf_setup(struct queue *q)
+static int ring_bpf_setup(struct queue *q)
 {
 	struct ldisk *ld = q->ld;
-	struct dp_bpf *b = calloc(1, sizeof(*b));
+	struct ring_bpf *b = calloc(1, sizeof(*b));
 	unsigned int sq, cq;
 	int ret;
 
 	if (!b)
 		return -ENOMEM;
-	q->dp_priv = b;
+	q->ring_priv = b;
 	q->use_raw = true;
 	sq = pow2_at_least(q->depth, FASTPATH_MIN_SQ);
 	/* every tag may have its command and one I/O per member in flight */
@@ -157,11 +157,11 @@ static void serve_handoff(struct queue *q)
 
 	if (head == tail || r->pending + SLOW_PATH_SQES > r->p.sq_entries)
 		return;
-	queue_handle_cqe(q, &r->cqes[head & r->cq_mask]);
+	request_handle_cqe(q, &r->cqes[head & r->cq_mask]);
 	__atomic_store_n(r->cq_khead, head + 1, __ATOMIC_RELEASE);
 }
 
-static void dp_bpf_run(struct queue *q)
+static void ring_bpf_run(struct queue *q)
 {
 	while (queue_busy(q)) {
 		int ret;
@@ -183,9 +183,9 @@ static void dp_bpf_run(struct queue *q)
 	}
 }
 
-static void dp_bpf_teardown(struct queue *q)
+static void ring_bpf_teardown(struct queue *q)
 {
-	struct dp_bpf *b = q->dp_priv;
+	struct ring_bpf *b = q->ring_priv;
 
 	/* tags/qs point into the skeleton: forget them before it goes */
 	q->tags = NULL;
@@ -193,26 +193,23 @@ static void dp_bpf_teardown(struct queue *q)
 	if (b)
 		fastpath_unload(b);
 	free(b);
-	q->dp_priv = NULL;
+	q->ring_priv = NULL;
 	rawring_exit(&q->raw);
 	if (q->iods)
-		munmap(q->iods, q->iods_len);
+		munmap((void *)q->iods, q->iods_len);
 	q->iods = NULL;
 }
 
-const struct dataplane_ops dp_bpf_ops = {
+const struct ring_ops ring_bpf_ops = {
 	.name = "bpf",
-	.setup = dp_bpf_setup,
-	.run = dp_bpf_run,
-	.teardown = dp_bpf_teardown,
-	/* the slow path: the userspace handlers */
-	.queue_io = dp_user_queue_io,
-	.io_done = dp_user_io_done,
+	.setup = ring_bpf_setup,
+	.run = ring_bpf_run,
+	.teardown = ring_bpf_teardown,
 };
 
-int dp_bpf_probe(const char *pin_dir, char *why, size_t len)
+int ring_bpf_probe(const char *pin_dir, char *why, size_t len)
 {
-	struct dp_bpf b = {0};
+	struct ring_bpf b = {0};
 	struct rawring r;
 	static const struct ublksrv_io_desc dummy[1];
 	int ret;

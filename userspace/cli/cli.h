@@ -41,6 +41,9 @@ int cli_trace(int argc, char **argv);
 #define cli_info  log_info
 /* Report a settings error as a JSON object on stdout or a line on stderr. */
 void cli_settings_error(const struct error_obj *err, bool json);
+/* The exit status of a failure: 3 for settings and backings that cannot be
+ * served (Configuration.*), 1 for anything else. */
+int cli_exit_of(const struct error_obj *err);
 /* Print the parser's warnings (stderr lines; nothing in JSON mode). */
 void cli_settings_warnings(const struct settings *s, bool json);
 /* Print a json-c object on stdout, pretty, with a newline; frees it. */

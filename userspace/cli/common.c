@@ -56,3 +56,9 @@ bad:
 		  max);
 	return -EINVAL;
 }
+
+int cli_exit_of(const struct error_obj *err)
+{
+	return !strncmp(err->error_id, "Configuration.", 14) ? CLI_BAD_SETTINGS
+							     : CLI_FAILED;
+}

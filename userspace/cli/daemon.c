@@ -162,57 +162,36 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 	return 0;
 }
 
-/* pid of the running daemon of instance, 0 when none. */
-static int running_pid(const char *instance)
+/* The daemon's result as an exit status: settings or backings that cannot
+ * be served are 3, anything else 1. */
+static int daemon_exit(int ret, const struct error_obj *err)
 {
-	struct json_object *st = state_read(instance), *v;
-	char path[64], buf[512];
-	int pid = 0;
-	FILE *f;
-
-	if (!st)
-		return 0;
-	if (json_object_object_get_ex(st, "pid", &v))
-		pid = json_object_get_int(v);
-	json_object_put(st);
-	if (pid <= 0)
-		return 0;
-	/* alive and not a zombie */
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	{
-		char *rp = strrchr(buf, ')');
-
-		if (!rp || rp[1] != ' ' || rp[2] == 'Z')
-			return 0;
-	}
-	return pid;
+	if (!ret)
+		return CLI_OK;
+	return cli_exit_of(err);
 }
 
 int cli_daemon(int argc, char **argv)
 {
+	struct error_obj err = {0};
 	struct daemon_opts o;
 	int ret, pid;
 
 	ret = parse_daemon_opts(argc, argv, &o);
 	if (ret)
 		return ret > 0 ? CLI_OK : -ret;
-	pid = running_pid(o.instance);
+	pid = state_running_pid(o.instance);
 	if (pid) {
 		cli_error("instance '%s' is already running (pid %d)",
 			  o.instance, pid);
 		return CLI_FAILED;
 	}
-	return daemon_run(&o);
+	return daemon_exit(daemon_run(&o, &err), &err);
 }
 
 int cli_up(int argc, char **argv)
 {
+	struct error_obj err = {0};
 	struct daemon_opts o;
 	char logpath[PATH_MAX], msg[1200];
 	int pfd[2], ret, pid;
@@ -220,7 +199,7 @@ int cli_up(int argc, char **argv)
 	ret = parse_daemon_opts(argc, argv, &o);
 	if (ret)
 		return ret > 0 ? CLI_OK : -ret;
-	pid = running_pid(o.instance);
+	pid = state_running_pid(o.instance);
 	if (pid) {
 		cli_error("instance '%s' is already running (pid %d)",
 			  o.instance, pid);
@@ -257,7 +236,7 @@ int cli_up(int argc, char **argv)
 			dup2(logfd, 2);
 		}
 		o.ready_fd = pfd[1];
-		_exit(daemon_run(&o));
+		_exit(daemon_exit(daemon_run(&o, &err), &err));
 	}
 	close(pfd[1]);
 	/* the daemon's readiness line: "OK n" or "ERR why" ("" on exit) */
@@ -340,21 +319,21 @@ bad:
 static int discard_leftovers(const char *instance)
 {
 	struct ublk_ctrl ctrl;
-	struct leftover lo;
+	struct state st;
 	bool have_ctrl;
 	int n;
 
-	if (leftover_read(instance, &lo)) {
+	if (state_read(instance, &st)) {
 		cli_error("down: instance '%s' is not running", instance);
 		return CLI_FAILED;
 	}
 	have_ctrl = ublk_ctrl_open(&ctrl) == 0;
-	n = leftover_discard(instance, &lo, have_ctrl ? &ctrl : NULL);
+	n = leftover_discard(instance, &st, have_ctrl ? &ctrl : NULL);
 	printf("instance '%s' was not running (pid %d died); discarded %d leftover device(s), its pins and links\n",
-	       instance, lo.pid, n);
+	       instance, st.pid, n);
 	if (have_ctrl)
 		ublk_ctrl_close(&ctrl);
-	leftover_fini(&lo);
+	state_fini(&st);
 	return CLI_OK;
 }
 
@@ -370,7 +349,7 @@ int cli_down(int argc, char **argv)
 		&instance, NULL);
 	if (ret)
 		return ret > 0 ? CLI_OK : -ret;
-	pid = running_pid(instance);
+	pid = state_running_pid(instance);
 	if (!pid)
 		return discard_leftovers(instance);
 	if (kill(pid, SIGTERM)) {
@@ -384,7 +363,7 @@ int cli_down(int argc, char **argv)
 		struct stat st;
 
 		snprintf(path, sizeof(path), "/proc/%d", pid);
-		if (stat(path, &st) || !running_pid(instance)) {
+		if (stat(path, &st) || !state_running_pid(instance)) {
 			/* gone, or a zombie whose state file is removed */
 			char pin[PATH_MAX];
 
@@ -493,6 +472,7 @@ static void print_status(struct json_object *st, const char *instance)
 int cli_status(int argc, char **argv)
 {
 	struct json_object *st, *disks;
+	struct state state;
 	const char *instance;
 	bool json = false, alive;
 	struct maps m;
@@ -505,8 +485,7 @@ int cli_status(int argc, char **argv)
 		&instance, &json);
 	if (ret)
 		return ret > 0 ? CLI_OK : -ret;
-	st = state_read(instance);
-	if (!st) {
+	if (state_read(instance, &state)) {
 		if (json)
 			printf("{\"instance\":\"%s\",\"running\":false}\n",
 			       instance);
@@ -515,7 +494,9 @@ int cli_status(int argc, char **argv)
 				  instance);
 		return CLI_FAILED;
 	}
-	alive = running_pid(instance) != 0;
+	alive = state_pid_alive(state.pid);
+	st = state_json(&state);
+	state_fini(&state);
 	if (!maps_open(instance, &m, err, sizeof(err)))
 		stats_fd = m.lun_stats_fd;
 	disks = jget(st, "disks");

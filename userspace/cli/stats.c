@@ -15,6 +15,8 @@
 #include "cli/cli.h"
 #include "base/guid.h"
 #include "pins/maps.h"
+#include "pins/program.h"
+#include "daemon/state.h"
 
 #define MAX_LUN_FILTERS 16
 
@@ -128,29 +130,19 @@ static int load_names(const struct maps *m, uint32_t nr_disks,
 static void lun_devices(uint32_t nr_disks, struct target_name *names,
 			const char *instance)
 {
-	char path[PATH_MAX];
-	FILE *f;
-	char line[512];
-	int disk = -1;
+	struct state st;
 
-	snprintf(path, sizeof(path), "%s/%s.state",
-		 getenv("BLKXLATE_RUN_DIR") ? getenv("BLKXLATE_RUN_DIR")
-					    : "/run/blkxlate",
-		 instance);
-	f = fopen(path, "re");
-	if (!f)
+	if (state_read(instance, &st))
 		return;
-	while (fgets(line, sizeof(line), f)) {
-		char dev[64];
+	for (size_t i = 0; i < st.nr_disks; i++) {
+		const struct state_disk *sd = &st.disks[i];
 
-		if (sscanf(line, " \"disk\":%d", &disk) == 1)
-			continue;
-		if (disk >= 0 && (uint32_t)disk < nr_disks &&
-		    sscanf(line, " \"device\":\"%63[^\"]\"", dev) == 1)
-			snprintf(names[disk].device, sizeof(names[disk].device),
-				 "%s", dev);
+		if (sd->disk < nr_disks)
+			snprintf(names[sd->disk].device,
+				 sizeof(names[sd->disk].device), "%s",
+				 sd->device);
 	}
-	fclose(f);
+	state_fini(&st);
 }
 
 static int snapshot(int fd, uint32_t entries, struct blkx_hist *h)
@@ -568,22 +560,6 @@ static int on_event(void *ctx, void *data, size_t len)
 }
 
 /* readers of the event ring, +1 or -1 (never below 0) */
-static int trace_readers(const struct maps *m, int delta)
-{
-	struct blkx_trace_ctl ctl;
-	uint32_t zero = 0;
-
-	if (bpf_map_lookup_elem(m->trace_ctl_fd, &zero, &ctl))
-		return -errno;
-	if (delta > 0)
-		ctl.readers++;
-	else if (ctl.readers)
-		ctl.readers--;
-	return bpf_map_update_elem(m->trace_ctl_fd, &zero, &ctl, BPF_ANY)
-		       ? -errno
-		       : 0;
-}
-
 static void usage_trace(FILE *f)
 {
 	fprintf(f,
@@ -692,7 +668,7 @@ int cli_trace(int argc, char **argv)
 		goto out;
 	}
 	catch_signals();
-	if (trace_readers(&m, +1)) {
+	if (program_trace_readers(&m, +1)) {
 		cli_error("trace: switching events on: %s", strerror(errno));
 		goto out;
 	}
@@ -709,7 +685,7 @@ int cli_trace(int argc, char **argv)
 	ret = CLI_OK;
 out:
 	if (counted)
-		trace_readers(&m, -1);
+		program_trace_readers(&m, -1);
 	if (!json && ret == CLI_OK)
 		fprintf(stderr, "%ld event(s)\n", run.count);
 	ring_buffer__free(rb);

@@ -52,8 +52,8 @@ struct vmm_item {
 
 struct vmm_ctx {
 	const struct vmm_opts *o;
-	struct json_object *state; /* the running daemon's state, or NULL */
-	int state_pid;
+	struct state state; /* the running daemon's state */
+	bool have_state;
 	struct vmm_item *items;
 	size_t nr_items, cap_items;
 	char **notes;
@@ -359,63 +359,41 @@ static int vmm_check_template(const char *t)
 	return 0;
 }
 
-/* Read the running daemon's state; c->state stays NULL when there is none. */
+/* Read the running daemon's state; c->have_state stays false when there is
+ * none (a state file left by a daemon that died describes nothing). */
 static void vmm_state_load(struct vmm_ctx *c)
 {
-	struct json_object *st = state_read(c->o->instance), *v;
-	int pid = 0;
-
-	if (!st)
+	if (state_read(c->o->instance, &c->state))
 		return;
-	if (json_object_object_get_ex(st, "pid", &v))
-		pid = json_object_get_int(v);
-	/* a state file left by a daemon that died describes nothing */
-	if (pid <= 0 || (kill(pid, 0) && errno == ESRCH)) {
-		json_object_put(st);
+	if (!state_pid_alive(c->state.pid)) {
+		state_fini(&c->state);
 		return;
 	}
-	c->state = st;
-	c->state_pid = pid;
+	c->have_state = true;
 }
 
 /* The daemon's device of a LUN and its sysfs attributes, when served. */
 static bool vmm_served_device(struct vmm_ctx *c, struct vmm_lun *vl)
 {
-	struct json_object *disks, *e, *v;
-	const char *dev, *name;
+	const struct state_disk *sd;
+	const char *name;
 
-	if (!c->state || !json_object_object_get_ex(c->state, "disks", &disks))
+	if (!c->have_state)
 		return false;
-	for (size_t i = 0; i < json_object_array_length(disks); i++) {
-		e = json_object_array_get_idx(disks, i);
-		if (!json_object_object_get_ex(e, "controller", &v) ||
-		    strcasecmp(json_object_get_string(v),
-			       vl->ctrl->instance_id_str))
-			continue;
-		if (!json_object_object_get_ex(e, "location", &v) ||
-		    json_object_get_int64(v) != vl->lun->location)
-			continue;
-		if (vl->lun->has_channel &&
-		    (!json_object_object_get_ex(e, "channel", &v) ||
-		     json_object_get_int64(v) != vl->lun->channel))
-			continue;
-		if (!json_object_object_get_ex(e, "device", &v))
-			return false;
-		dev = json_object_get_string(v);
-		if (!dev || !*dev)
-			return false; /* still being brought up */
-		name = strrchr(dev, '/');
-		name = name ? name + 1 : dev;
-		if (resolve_block_attrs(&c->o->rc, name, &vl->dev)) {
-			vmm_note(
-				c,
-				"%s: the daemon's %s has no usable sysfs attributes: its sector sizes are omitted",
-				vl->id, dev);
-			return false;
-		}
-		return true;
+	sd = state_find(&c->state, vl->ctrl->instance_id_str, vl->lun->location,
+			vl->lun->has_channel ? vl->lun->channel : 0);
+	if (!sd || !sd->device[0])
+		return false; /* not served, or still being brought up */
+	name = strrchr(sd->device, '/');
+	name = name ? name + 1 : sd->device;
+	if (resolve_block_attrs(&c->o->rc, name, &vl->dev)) {
+		vmm_note(
+			c,
+			"%s: the daemon's %s has no usable sysfs attributes: its sector sizes are omitted",
+			vl->id, sd->device);
+		return false;
 	}
-	return false;
+	return true;
 }
 
 static int vmm_lun_init(struct vmm_ctx *c,
@@ -802,11 +780,11 @@ static int qemu_build(struct vmm_ctx *c, const struct settings *s)
 	}
 	if (!sized)
 		return 0;
-	if (c->state)
+	if (c->have_state)
 		vmm_note(
 			c,
 			"sector sizes, read-only, write cache and FUA from the devices of the running daemon of instance '%s' (pid %d)",
-			c->o->instance, c->state_pid);
+			c->o->instance, c->state.pid);
 	else
 		vmm_note(
 			c,
@@ -1006,7 +984,7 @@ static void vmm_ctx_fini(struct vmm_ctx *c)
 		free(c->notes[i]);
 	free(c->notes);
 	json_object_put(c->disks);
-	json_object_put(c->state);
+	state_fini(&c->state);
 }
 
 /* --- the command -------------------------------------------------------- */

@@ -120,6 +120,9 @@ int settings_parse_string(const char *json, struct settings *out,
 /* Same for a file; an unreadable file is Configuration.JsonFormatError. */
 int settings_parse_file(const char *path, struct settings *out,
 			struct error_obj *err);
+/* Refuse (-EPERM, Configuration.InsecureConfigFile) a settings file that
+ * users other than root could write: blkxlate runs as root. */
+int settings_check_file(const char *path, struct error_obj *err);
 /* Release everything settings_parse_*() allocated; safe on a zeroed struct. */
 void settings_fini(struct settings *s);
 

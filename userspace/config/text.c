@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 #include <inttypes.h>
@@ -310,4 +311,23 @@ const char *settings_device_type_name(enum settings_device_type t)
 		return "file";
 	}
 	return "?";
+}
+
+int settings_check_file(const char *path, struct error_obj *err)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return 0; /* parsing reports the missing file */
+	if ((st.st_mode & S_IWOTH) ||
+	    ((st.st_mode & S_IWGRP) && st.st_gid != 0) ||
+	    (st.st_uid != geteuid() && st.st_uid != 0)) {
+		error_set(
+			err, "InsecureConfigFile", "",
+			"%s (mode %04o, owner uid %u, gid %u) can be written by users other than root; blkxlate runs as root and will not read it (chmod go-w, chown root)",
+			path, (unsigned int)(st.st_mode & 07777),
+			(unsigned int)st.st_uid, (unsigned int)st.st_gid);
+		return -EPERM;
+	}
+	return 0;
 }

@@ -9,7 +9,17 @@
 
 #include <stdbool.h>
 
+#include "base/error.h"
 #include "devices/resolve.h"
+
+/* Error ids of the daemon's own failures (settings and backings keep
+ * theirs, Configuration.*). */
+#define DAEMON_ERR_UBLK	     "Daemon.UblkUnavailable"
+#define DAEMON_ERR_LEFTOVERS "Daemon.Leftovers"
+#define DAEMON_ERR_MAPS	     "Daemon.Maps"
+#define DAEMON_ERR_DATAPATH  "Daemon.DataPath"
+#define DAEMON_ERR_SERVE     "Daemon.ServeFailed"
+#define DAEMON_ERR_NOMEM     "System.OutOfMemory"
 
 struct daemon_opts {
 	const char *config;
@@ -25,7 +35,8 @@ struct daemon_opts {
 	struct resolve_ctx rc;
 };
 
-/* Run the daemon in the foreground.  Returns a cli_exit status. */
-int daemon_run(const struct daemon_opts *o);
+/* Run the daemon in the foreground until SIGTERM/SIGINT.  0 after a clean
+ * stop, or -errno with err saying why it could not serve. */
+int daemon_run(const struct daemon_opts *o, struct error_obj *err);
 
 #endif /* BLKXLATE_DAEMON_H */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,9 +86,74 @@ void state_link_remove(const char *link)
 	rmdir(dirname(dir)); /* only when empty */
 }
 
-int state_write(const char *instance, struct json_object *obj)
+struct json_object *state_json(const struct state *st)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *arr = json_object_new_array();
+
+	json_object_object_add(o, "instance",
+			       json_object_new_string(st->instance));
+	json_object_object_add(o, "pid", json_object_new_int(st->pid));
+	json_object_object_add(o, "config", json_object_new_string(st->config));
+	json_object_object_add(o, "started",
+			       json_object_new_int64(st->started));
+	json_object_object_add(o, "dataplane",
+			       json_object_new_string(st->dataplane));
+	json_object_object_add(o, "dataplane_reason",
+			       json_object_new_string(st->dataplane_reason));
+	json_object_object_add(o, "zero_copy",
+			       json_object_new_boolean(st->zero_copy));
+	json_object_object_add(o, "tracing",
+			       json_object_new_boolean(st->tracing));
+	json_object_object_add(o, "recovery",
+			       json_object_new_boolean(st->recovery));
+	json_object_object_add(
+		o, "ublk_features",
+		json_object_new_int64((int64_t)st->ublk_features));
+	for (size_t i = 0; i < st->nr_disks; i++) {
+		const struct state_disk *sd = &st->disks[i];
+		struct json_object *e = json_object_new_object();
+		struct json_object *mem = json_object_new_array();
+
+		json_object_object_add(e, "controller",
+				       json_object_new_string(sd->controller));
+		json_object_object_add(e, "protocol",
+				       json_object_new_string(sd->protocol));
+		json_object_object_add(e, "location",
+				       json_object_new_int64(sd->location));
+		json_object_object_add(e, "channel",
+				       json_object_new_int64(sd->channel));
+		json_object_object_add(e, "disk",
+				       json_object_new_int64(sd->disk));
+		json_object_object_add(e, "ublk_id",
+				       json_object_new_int64(sd->ublk_id));
+		json_object_object_add(e, "recovered",
+				       json_object_new_boolean(sd->recovered));
+		json_object_object_add(e, "device",
+				       json_object_new_string(sd->device));
+		json_object_object_add(e, "link",
+				       json_object_new_string(sd->link));
+		json_object_object_add(
+			e, "size_bytes",
+			json_object_new_int64((int64_t)sd->size_bytes));
+		json_object_object_add(e, "queues",
+				       json_object_new_int64(sd->queues));
+		json_object_object_add(e, "depth",
+				       json_object_new_int64(sd->depth));
+		for (size_t m = 0; m < sd->nr_members; m++)
+			json_object_array_add(
+				mem, json_object_new_string(sd->members[m]));
+		json_object_object_add(e, "members", mem);
+		json_object_array_add(arr, e);
+	}
+	json_object_object_add(o, "disks", arr);
+	return o;
+}
+
+int state_write(const char *instance, const struct state *st)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	struct json_object *obj;
 	const char *s;
 	int fd, ret;
 
@@ -100,14 +166,17 @@ int state_write(const char *instance, struct json_object *obj)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
+	obj = state_json(st);
 	s = json_object_to_json_string_ext(
 		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s) || fsync(fd)) {
+	if (!s || write(fd, s, strlen(s)) != (ssize_t)strlen(s) || fsync(fd)) {
 		ret = -errno;
+		json_object_put(obj);
 		close(fd);
 		unlink(tmp);
 		return ret ? ret : -EIO;
 	}
+	json_object_put(obj);
 	close(fd);
 	if (rename(tmp, path)) {
 		ret = -errno;
@@ -117,21 +186,162 @@ int state_write(const char *instance, struct json_object *obj)
 	return 0;
 }
 
-struct json_object *state_read(const char *instance)
+static void jcopy(struct json_object *o, const char *k, char *buf, size_t len)
+{
+	struct json_object *v;
+
+	snprintf(buf, len, "%s",
+		 json_object_object_get_ex(o, k, &v) && v
+			 ? json_object_get_string(v)
+			 : "");
+}
+
+static int64_t jint(struct json_object *o, const char *k, int64_t dflt)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) && v
+		       ? json_object_get_int64(v)
+		       : dflt;
+}
+
+static int read_disk(struct json_object *e, struct state_disk *sd)
+{
+	struct json_object *mem;
+	size_t n;
+
+	jcopy(e, "controller", sd->controller, sizeof(sd->controller));
+	jcopy(e, "protocol", sd->protocol, sizeof(sd->protocol));
+	sd->location = (uint32_t)jint(e, "location", 0);
+	sd->channel = (uint32_t)jint(e, "channel", 0);
+	sd->disk = (uint32_t)jint(e, "disk", 0);
+	sd->ublk_id = (int)jint(e, "ublk_id", -1);
+	sd->recovered = jint(e, "recovered", 0) != 0;
+	jcopy(e, "device", sd->device, sizeof(sd->device));
+	jcopy(e, "link", sd->link, sizeof(sd->link));
+	sd->size_bytes = (uint64_t)jint(e, "size_bytes", 0);
+	sd->queues = (uint32_t)jint(e, "queues", 0);
+	sd->depth = (uint32_t)jint(e, "depth", 0);
+	n = json_object_object_get_ex(e, "members", &mem) &&
+			    json_object_is_type(mem, json_type_array)
+		    ? json_object_array_length(mem)
+		    : 0;
+	sd->members = calloc(n ? n : 1, sizeof(*sd->members));
+	if (!sd->members)
+		return -ENOMEM;
+	for (size_t m = 0; m < n; m++) {
+		const char *p = json_object_get_string(
+			json_object_array_get_idx(mem, m));
+
+		sd->members[m] = strdup(p ? p : "");
+		if (!sd->members[m])
+			return -ENOMEM;
+		sd->nr_members = m + 1;
+	}
+	return 0;
+}
+
+int state_read(const char *instance, struct state *st)
 {
 	char path[PATH_MAX];
-	struct json_object *o;
+	struct json_object *o, *disks;
+	size_t n;
+	int ret = 0;
 
-	if (state_path(instance, "state", path, sizeof(path))) {
-		errno = ENAMETOOLONG;
-		return NULL;
-	}
+	memset(st, 0, sizeof(*st));
+	if (state_path(instance, "state", path, sizeof(path)))
+		return -ENAMETOOLONG;
 	if (access(path, R_OK))
-		return NULL;
+		return -errno;
 	o = json_object_from_file(path);
-	if (!o)
-		errno = EINVAL;
-	return o;
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return -EINVAL;
+	}
+	jcopy(o, "instance", st->instance, sizeof(st->instance));
+	st->pid = (int)jint(o, "pid", 0);
+	jcopy(o, "config", st->config, sizeof(st->config));
+	st->started = jint(o, "started", 0);
+	jcopy(o, "dataplane", st->dataplane, sizeof(st->dataplane));
+	jcopy(o, "dataplane_reason", st->dataplane_reason,
+	      sizeof(st->dataplane_reason));
+	st->zero_copy = jint(o, "zero_copy", 0) != 0;
+	st->tracing = jint(o, "tracing", 0) != 0;
+	st->recovery = jint(o, "recovery", 0) != 0;
+	st->ublk_features = (uint64_t)jint(o, "ublk_features", 0);
+	n = json_object_object_get_ex(o, "disks", &disks) &&
+			    json_object_is_type(disks, json_type_array)
+		    ? json_object_array_length(disks)
+		    : 0;
+	st->disks = calloc(n ? n : 1, sizeof(*st->disks));
+	if (!st->disks)
+		ret = -ENOMEM;
+	for (size_t i = 0; !ret && i < n; i++) {
+		st->nr_disks = i + 1;
+		ret = read_disk(json_object_array_get_idx(disks, i),
+				&st->disks[i]);
+	}
+	json_object_put(o);
+	if (ret)
+		state_fini(st);
+	return ret;
+}
+
+void state_fini(struct state *st)
+{
+	for (size_t i = 0; st->disks && i < st->nr_disks; i++) {
+		for (size_t m = 0; m < st->disks[i].nr_members; m++)
+			free(st->disks[i].members[m]);
+		free(st->disks[i].members);
+	}
+	free(st->disks);
+	memset(st, 0, sizeof(*st));
+}
+
+const struct state_disk *state_find(const struct state *st,
+				    const char *controller, uint32_t location,
+				    uint32_t channel)
+{
+	for (size_t i = 0; i < st->nr_disks; i++) {
+		const struct state_disk *sd = &st->disks[i];
+
+		if (!strcasecmp(sd->controller, controller) &&
+		    sd->location == location && sd->channel == channel)
+			return sd;
+	}
+	return NULL;
+}
+
+bool state_pid_alive(int pid)
+{
+	char path[64], buf[512];
+	FILE *f;
+	char *rp;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	rp = strrchr(buf, ')');
+	/* a zombie is dead too */
+	return rp && rp[1] == ' ' && rp[2] != 'Z';
+}
+
+int state_running_pid(const char *instance)
+{
+	struct state st;
+	int pid;
+
+	if (state_read(instance, &st))
+		return 0;
+	pid = st.pid;
+	state_fini(&st);
+	return state_pid_alive(pid) ? pid : 0;
 }
 
 void state_remove(const char *instance)

@@ -11,6 +11,7 @@
 #define BLKXLATE_STATE_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,10 +28,60 @@ int state_link_create(const char *link, const char *target);
 /* Remove the link and, if empty, its controller directory. */
 void state_link_remove(const char *link);
 
-/* Write obj (not consumed) atomically to <instance>.state, mode 0644. */
-int state_write(const char *instance, struct json_object *obj);
-/* Read <instance>.state; NULL with errno set when absent or unreadable. */
-struct json_object *state_read(const char *instance);
+/*
+ * The state file <instance>.state: what a daemon serves, for status, down,
+ * stats, vmm-args and the next daemon (leftovers).  This module is its
+ * only writer and reader.
+ */
+struct state_disk {
+	char controller[40]; /* canonical GUID */
+	char protocol[8];    /* SCSI, IDE, NVME */
+	uint32_t location;
+	uint32_t channel;
+	uint32_t disk; /* disks map index */
+	int ublk_id;   /* -1: no ublk device was added */
+	bool recovered;
+	char device[32]; /* /dev/ublkbN, "" until started */
+	char link[PATH_MAX];
+	uint64_t size_bytes;
+	uint32_t queues;
+	uint32_t depth;
+	size_t nr_members;
+	char **members; /* member device paths */
+};
+
+struct state {
+	char instance[40];
+	int pid;
+	char config[PATH_MAX];
+	int64_t started; /* time(2) */
+	char dataplane[16];
+	char dataplane_reason[512];
+	bool zero_copy;
+	bool tracing;
+	bool recovery; /* its devices were made for recovery */
+	uint64_t ublk_features;
+	size_t nr_disks;
+	struct state_disk *disks;
+};
+
+/* The file's JSON form of st (the caller puts it), as status prints it. */
+struct json_object *state_json(const struct state *st);
+/* Write st atomically to <instance>.state.  0 or -errno. */
+int state_write(const char *instance, const struct state *st);
+/* Read <instance>.state into st (state_fini() frees it): 0, -ENOENT when
+ * there is none, -EINVAL when it cannot be parsed, or -errno. */
+int state_read(const char *instance, struct state *st);
+void state_fini(struct state *st);
 void state_remove(const char *instance);
+/* The disk entry of (controller, location, channel), or NULL. */
+const struct state_disk *state_find(const struct state *st,
+				    const char *controller, uint32_t location,
+				    uint32_t channel);
+
+/* The one liveness check: does pid run (a zombie does not)? */
+bool state_pid_alive(int pid);
+/* The pid of the instance's running daemon, or 0 when none runs. */
+int state_running_pid(const char *instance);
 
 #endif /* BLKXLATE_STATE_H */

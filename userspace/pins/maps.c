@@ -24,6 +24,7 @@
 
 #include <blkxlate/remap.h>
 
+#include "pins/program.h"
 #include "remap.skel.h"
 
 #ifndef BPF_FS_MAGIC
@@ -147,51 +148,6 @@ static void init_fds(struct maps *m)
 		*pin_fd(m, i) = -1;
 }
 
-static int fill_maps(const struct plan *p, struct maps *m, char *err,
-		     size_t errlen)
-{
-	struct maps_slots slots = maps_slots_for(p->nr_disks, p->nr_members);
-	struct blkx_meta meta = {
-		.abi_version = BLKX_ABI_VERSION,
-		.nr_disks = (__u32)p->nr_disks,
-		.nr_members = (__u32)p->nr_members,
-		.disk_slots = slots.disks,
-		.member_slots = slots.members,
-		.generation = (__u64)time(NULL),
-	};
-	__u32 zero = 0;
-
-	for (size_t i = 0; i < p->nr_disks; i++) {
-		const struct plan_disk *d = &p->disks[i];
-		struct blkx_lun lun = {.disk = (__u32)i,
-				       .protocol = d->geo.protocol};
-		__u32 di = (__u32)i;
-
-		if (bpf_map_update_elem(m->disks_fd, &di, &d->geo, BPF_ANY) ||
-		    bpf_map_update_elem(m->luns_fd, &d->key, &lun,
-					BPF_NOEXIST)) {
-			errf(err, errlen, "programming disk %zu: %s", i,
-			     strerror(errno));
-			return -errno;
-		}
-		for (size_t j = 0; j < d->nr_members; j++) {
-			__u32 mi = d->geo.first_member + (__u32)j;
-
-			if (bpf_map_update_elem(m->members_fd, &mi,
-						&d->members[j].m, BPF_ANY)) {
-				errf(err, errlen, "programming member %u: %s",
-				     mi, strerror(errno));
-				return -errno;
-			}
-		}
-	}
-	if (bpf_map_update_elem(m->meta_fd, &zero, &meta, BPF_ANY)) {
-		errf(err, errlen, "programming meta: %s", strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
 static int dup_map_fds(struct maps *m)
 {
 	for (size_t i = 0; i < NR_PINS; i++) {
@@ -285,7 +241,7 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 	}
 	ret = dup_map_fds(m);
 	if (!ret)
-		ret = fill_maps(p, m, err, errlen);
+		ret = program_plan(m, p, err, errlen);
 	if (ret)
 		goto fail;
 	snprintf(prog_pin, sizeof(prog_pin), "%s/%s", m->dir, MAPS_PROG_PIN);

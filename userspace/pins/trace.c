@@ -98,30 +98,3 @@ void trace_stop(struct tracer *t)
 		trace_bpf__destroy(t->skel); /* detaches, too */
 	t->skel = NULL;
 }
-
-int trace_add_dev(int trace_devs_fd, uint32_t major, uint32_t minor,
-		  const struct blkx_trace_dev *td)
-{
-	uint32_t key = trace_dev_key(major, minor);
-
-	return bpf_map_update_elem(trace_devs_fd, &key, td, BPF_ANY) ? -errno
-								     : 0;
-}
-
-int trace_del_dev(int trace_devs_fd, uint32_t major, uint32_t minor)
-{
-	uint32_t key = trace_dev_key(major, minor);
-
-	return bpf_map_delete_elem(trace_devs_fd, &key) && errno != ENOENT
-		       ? -errno
-		       : 0;
-}
-
-int trace_add_nvme(int trace_nvme_fd, const char *name, uint32_t mi)
-{
-	char key[32] = {0};
-
-	snprintf(key, sizeof(key), "%s", name);
-	return bpf_map_update_elem(trace_nvme_fd, key, &mi, BPF_ANY) ? -errno
-								     : 0;
-}

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * trace: the daemon's side of bpf/trace.bpf.c — load it against the
- * instance's pinned maps, attach it, and tell it which block devices are
- * the instance's guest disks and members.
+ * instance's pinned maps and attach it (pins/program.c tells it which
+ * block devices are the instance's guest disks and members).
  */
 #ifndef BLKXLATE_TRACE_H
 #define BLKXLATE_TRACE_H
@@ -26,18 +26,5 @@ struct tracer {
 int trace_start(struct tracer *t, const char *pin_dir, char *err,
 		size_t errlen);
 void trace_stop(struct tracer *t);
-
-/* Trace block device major:minor as td (in the pinned trace_devs). */
-int trace_add_dev(int trace_devs_fd, uint32_t major, uint32_t minor,
-		  const struct blkx_trace_dev *td);
-/* Stop tracing block device major:minor. */
-int trace_del_dev(int trace_devs_fd, uint32_t major, uint32_t minor);
-/* Name an NVMe namespace (e.g. "nvme0n1") as member index mi. */
-int trace_add_nvme(int trace_nvme_fd, const char *name, uint32_t mi);
-/* The kernel's dev_t encoding, as the BPF side computes it. */
-static inline uint32_t trace_dev_key(uint32_t major, uint32_t minor)
-{
-	return major << 20 | minor;
-}
 
 #endif /* BLKXLATE_TRACE_H */

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+#include "daemon/setup.h"
+
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "daemon/daemon.h"
+
+extern char **environ;
+
+static int run_modprobe(const char *module)
+{
+	char *argv[] = {"modprobe", "-q", (char *)module, NULL};
+	int status;
+	pid_t pid;
+
+	if (posix_spawnp(&pid, "modprobe", NULL, NULL, argv, environ))
+		return -ENOENT;
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ENODEV;
+}
+
+int setup_ublk(struct ublk_ctrl *ctrl, struct error_obj *err)
+{
+	int ret;
+
+	if (access(UBLK_CONTROL_PATH, F_OK))
+		run_modprobe("ublk_drv");
+	ret = ublk_ctrl_open(ctrl);
+	if (ret) {
+		log_error(
+			"ublk is not available: cannot open %s (%s); this kernel needs the ublk_drv module (CONFIG_BLK_DEV_UBLK)",
+			UBLK_CONTROL_PATH, strerror(-ret));
+		error_set(err, DAEMON_ERR_UBLK, "",
+			  "ublk is not available in this kernel (%s)",
+			  strerror(-ret));
+		return ret;
+	}
+	if (!(ctrl->features & UBLK_F_CMD_IOCTL_ENCODE)) {
+		log_error(
+			"this kernel's ublk lacks UBLK_F_CMD_IOCTL_ENCODE (features %#llx); blkxlate needs Linux 6.5 or later",
+			(unsigned long long)ctrl->features);
+		error_set(err, DAEMON_ERR_UBLK, "",
+			  "ublk is not available in this kernel (%s)",
+			  strerror(EOPNOTSUPP));
+		ublk_ctrl_close(ctrl);
+		return -EOPNOTSUPP;
+	}
+	log_info("ublk features %#llx", (unsigned long long)ctrl->features);
+	return 0;
+}
+
+int setup_dataplane(const char *want, bool zero_copy, const char *pin_dir,
+		    const struct ring_ops **dp, char *reason, size_t len,
+		    struct error_obj *err)
+{
+	const char *zc =
+		zero_copy ? "zero copy (UBLK_F_AUTO_BUF_REG)" : "copy mode";
+	char why[256] = "";
+	int ret = -EOPNOTSUPP;
+
+	want = want ? want : "auto";
+	if (!strcmp(want, "user")) {
+		*dp = &ring_user_ops;
+		snprintf(reason, len,
+			 "userspace io_uring loop (--dataplane=user), %s", zc);
+		goto out;
+	}
+	if (!zero_copy)
+		snprintf(why, sizeof(why),
+			 "the kernel's ublk lacks UBLK_F_AUTO_BUF_REG");
+	else
+		ret = ring_bpf_probe(pin_dir, why, sizeof(why));
+	if (!ret) {
+		*dp = &ring_bpf_ops;
+		snprintf(
+			reason, len,
+			"in-kernel io_uring BPF loop (io_uring_bpf_ops), zero copy (UBLK_F_AUTO_BUF_REG)");
+		goto out;
+	}
+	if (!strcmp(want, "bpf")) {
+		snprintf(
+			reason, len,
+			"--dataplane=bpf, but the BPF data path cannot run here: %s",
+			why);
+		log_error("%s", reason);
+		error_set(err, DAEMON_ERR_DATAPATH, "", "%s", reason);
+		return -EOPNOTSUPP;
+	}
+	*dp = &ring_user_ops;
+	snprintf(
+		reason, len,
+		"userspace io_uring loop, %s; no BPF data path: %s",
+		zero_copy
+			? zc
+			: "copy mode (requests are copied through server buffers)",
+		why);
+out:
+	log_info("data path: %s", reason);
+	return 0;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * setup: what the kernel offers the daemon -- the ublk control device and
+ * its features, and the data path that can run (the BPF loop, else the
+ * userspace loop), with the reason for the choice.
+ */
+#ifndef BLKXLATE_DAEMON_SETUP_H
+#define BLKXLATE_DAEMON_SETUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/error.h"
+#include "dataplane/queue.h"
+#include "dataplane/ublk.h"
+
+/* Open /dev/ublk-control (loading ublk_drv if needed) and check that its
+ * features suffice.  0 or -errno with err saying what is missing. */
+int setup_ublk(struct ublk_ctrl *ctrl, struct error_obj *err);
+
+/*
+ * The data path for want ("auto", "bpf", "user"; NULL is auto): the
+ * in-kernel BPF loop where the kernel can run it (io_uring BPF struct_ops,
+ * 7.1+, zero copy through UBLK_F_AUTO_BUF_REG), else the userspace loop.
+ * reason says which and why.  "auto" falls back; "bpf" fails (-EOPNOTSUPP,
+ * err set).
+ */
+int setup_dataplane(const char *want, bool zero_copy, const char *pin_dir,
+		    const struct ring_ops **dp, char *reason, size_t len,
+		    struct error_obj *err);
+
+#endif /* BLKXLATE_DAEMON_SETUP_H */

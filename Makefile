@@ -58,6 +58,7 @@ BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFTEST_SRCS))
 BIN	:= $(BUILD)/bin/blkxlate
 
 .PHONY: all deps lab-deps build check unit unit-san bpf-test cli-test vm-check \
+	layer-check \
 	demo bench soak format format-check clean help
 
 all: deps
@@ -166,7 +167,7 @@ vm-check: deps lab-deps
 	$(Q)tests/vm/run-suite.sh
 
 # every suite runs even when an earlier one failed; the summary names them
-CHECK_SUITES := format-check unit unit-san bpf-test cli-test vm-check
+CHECK_SUITES := format-check layer-check unit unit-san bpf-test cli-test vm-check
 # more suites and targets, each beside its own tests (they may add to
 # CHECK_SUITES)
 -include $(wildcard tests/*/*.mk)
@@ -195,6 +196,10 @@ bench: deps lab-deps
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
 	$(Q)clang-format -i $(FORMAT_FILES)
+
+# the layers include only downward, no source file over 650 lines
+layer-check:
+	$(Q)tools/check-layers
 
 format-check:
 	$(Q)out=$$(clang-format --dry-run $(FORMAT_FILES) 2>&1); \

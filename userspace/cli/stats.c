@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* cli_stats: `stats` and `trace` — what the tracing programs see. */
+/* cli/stats: `stats` — what the tracing programs counted, per LUN and member.
+ */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -13,137 +14,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/targets.h"
 #include "base/guid.h"
 #include "pins/maps.h"
 #include "pins/program.h"
 #include "daemon/state.h"
-
-#define MAX_LUN_FILTERS 16
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* --lun CTRL:LOC[:CHANNEL] -> disk index through the luns map. */
-static int parse_lun(const struct maps *m, const char *arg, uint32_t *disk)
-{
-	struct blkx_lun_key key = {0};
-	struct blkx_lun lun;
-	char ctrl[64];
-	const char *colon = strchr(arg, ':');
-	unsigned int loc = 0, ch = 0;
-	struct guid g;
-
-	if (!colon || (size_t)(colon - arg) >= sizeof(ctrl))
-		goto bad;
-	memcpy(ctrl, arg, (size_t)(colon - arg));
-	ctrl[colon - arg] = '\0';
-	if (guid_parse(ctrl, &g) || sscanf(colon + 1, "%u:%u", &loc, &ch) < 1)
-		goto bad;
-	guid_format(&g, key.controller);
-	key.location = loc;
-	key.channel = ch;
-	if (bpf_map_lookup_elem(m->luns_fd, &key, &lun)) {
-		cli_error("--lun %s: no such LUN in this instance", arg);
-		return -ENOENT;
-	}
-	*disk = lun.disk;
-	return 0;
-bad:
-	cli_error("--lun: '%s' is not CONTROLLER_GUID:LOCATION[:CHANNEL]", arg);
-	return -EINVAL;
-}
-
-struct target_name {
-	char label[80];	 /* "SCSI <guid> 0" or "  member 1" */
-	char device[64]; /* /dev/ublkb0, /dev/nvme0n1 */
-	uint32_t disk;
-	uint32_t mi; /* a member's index in members and nvme_stats */
-	bool member;
-};
-
-/* Names of every target (LUNs, then their members) from the maps. */
-static int load_names(const struct maps *m, uint32_t nr_disks,
-		      uint32_t nr_members, struct target_name *names)
-{
-	static const char *const proto[] = {"SCSI", "IDE", "NVME"};
-	struct blkx_lun_key key, next;
-	struct blkx_lun lun;
-	void *prev = NULL;
-
-	/* unused slots keep an empty label and are not shown */
-	for (uint32_t i = 0; i < nr_disks + nr_members; i++)
-		names[i].label[0] = '\0';
-	while (!bpf_map_get_next_key(m->luns_fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(m->luns_fd, &key, &lun) ||
-		    lun.disk >= nr_disks)
-			continue;
-		snprintf(names[lun.disk].label, sizeof(names[lun.disk].label),
-			 "%s %s %u",
-			 lun.protocol < 3 ? proto[lun.protocol] : "?",
-			 key.controller, key.location);
-		names[lun.disk].disk = lun.disk;
-	}
-	for (uint32_t mi = 0; mi < nr_members; mi++) {
-		struct target_name *t = &names[nr_disks + mi];
-		struct blkx_member mem = {0};
-
-		if (bpf_map_lookup_elem(m->members_fd, &mi, &mem) ||
-		    !mem.device[0])
-			continue;
-		snprintf(t->label, sizeof(t->label), "  member %u of LUN above",
-			 mem.index);
-		snprintf(t->device, sizeof(t->device), "%s", mem.device);
-		t->disk = mem.disk;
-		t->mi = mi;
-		t->member = true;
-	}
-	return 0;
-}
-
-/* The LUN's device: the stable name is in the state file; the kernel's
- * name is enough here. */
-static void lun_devices(uint32_t nr_disks, struct target_name *names,
-			const char *instance)
-{
-	struct state st;
-
-	if (state_read(instance, &st))
-		return;
-	for (size_t i = 0; i < st.nr_disks; i++) {
-		const struct state_disk *sd = &st.disks[i];
-
-		if (sd->disk < nr_disks)
-			snprintf(names[sd->disk].device,
-				 sizeof(names[sd->disk].device), "%s",
-				 sd->device);
-	}
-	state_fini(&st);
-}
 
 static int snapshot(int fd, uint32_t entries, struct blkx_hist *h)
 {
@@ -221,14 +96,6 @@ static struct json_object *nvme_json(int nvme_fd, uint32_t mi)
 	return o;
 }
 
-static bool wanted(const uint32_t *filter, int nf, uint32_t disk)
-{
-	for (int i = 0; i < nf; i++)
-		if (filter[i] == disk)
-			return true;
-	return nf == 0;
-}
-
 static void print_round(const struct target_name *names, const uint32_t *order,
 			uint32_t n, const struct blkx_hist *a,
 			const struct blkx_hist *b, double dt,
@@ -243,7 +110,7 @@ static void print_round(const struct target_name *names, const uint32_t *order,
 		uint32_t t = order[i];
 		struct tstats s;
 
-		if (!wanted(filter, nf, names[t].disk))
+		if (!targets_wanted(filter, nf, names[t].disk))
 			continue;
 		target_stats(a, b, t, dt, &s);
 		if (json) {
@@ -325,7 +192,7 @@ static void usage_stats(FILE *f)
 
 struct stats_opts {
 	const char *instance;
-	const char *luns[MAX_LUN_FILTERS];
+	const char *luns[TARGETS_MAX_FILTERS];
 	int nr_luns;
 	double interval;
 	double watch;
@@ -357,8 +224,9 @@ static int parse_stats(int argc, char **argv, struct stats_opts *o)
 			o->instance = optarg;
 			break;
 		case 'l':
-			if (o->nr_luns == MAX_LUN_FILTERS) {
-				cli_error("--lun: at most %d", MAX_LUN_FILTERS);
+			if (o->nr_luns == TARGETS_MAX_FILTERS) {
+				cli_error("--lun: at most %d",
+					  TARGETS_MAX_FILTERS);
 				return -CLI_USAGE;
 			}
 			o->luns[o->nr_luns++] = optarg;
@@ -395,23 +263,9 @@ static int parse_stats(int argc, char **argv, struct stats_opts *o)
 	return 0;
 }
 
-/* meta's disk and member counts */
-static int instance_size(const struct maps *m, uint32_t *nd, uint32_t *nm)
-{
-	struct blkx_meta meta;
-	uint32_t zero = 0;
-
-	if (bpf_map_lookup_elem(m->meta_fd, &zero, &meta))
-		return -errno;
-	/* io_hist is laid out by slots: disks, then members */
-	*nd = meta.disk_slots;
-	*nm = meta.member_slots;
-	return 0;
-}
-
 int cli_stats(int argc, char **argv)
 {
-	uint32_t filter[MAX_LUN_FILTERS], nd = 0, nm = 0, n;
+	uint32_t filter[TARGETS_MAX_FILTERS], nd = 0, nm = 0, n;
 	struct target_name *names = NULL;
 	struct blkx_hist *a = NULL, *b = NULL;
 	uint32_t *order = NULL, total = 0;
@@ -428,10 +282,10 @@ int cli_stats(int argc, char **argv)
 		cli_error("stats: %s", err);
 		return CLI_FAILED;
 	}
-	if (instance_size(&m, &nd, &nm))
+	if (targets_instance_size(&m, &nd, &nm))
 		goto out;
 	for (int i = 0; i < o.nr_luns; i++)
-		if (parse_lun(&m, o.luns[i], &filter[i])) {
+		if (targets_parse_lun(&m, o.luns[i], &filter[i])) {
 			ret = CLI_USAGE;
 			goto out;
 		}
@@ -442,8 +296,8 @@ int cli_stats(int argc, char **argv)
 	b = calloc((size_t)(n ? n : 1) * BLKX_NR_TOPS, sizeof(*b));
 	if (!names || !a || !b)
 		goto out;
-	load_names(&m, nd, nm, names);
-	lun_devices(nd, names, o.instance);
+	targets_load_names(&m, nd, nm, names);
+	targets_lun_devices(nd, names, o.instance);
 	order = calloc(n ? n : 1, sizeof(*order));
 	if (!order)
 		goto out;
@@ -457,7 +311,7 @@ int cli_stats(int argc, char **argv)
 			if (names[nd + mi].label[0] && names[nd + mi].disk == d)
 				order[n++] = nd + mi;
 	}
-	catch_signals();
+	targets_catch_signals();
 	if (snapshot(m.io_hist_fd, total * BLKX_NR_TOPS, a)) {
 		cli_error(
 			"stats: reading io_hist: %s (is tracing on? see 'blkxlate status --json')",
@@ -465,231 +319,26 @@ int cli_stats(int argc, char **argv)
 		goto out;
 	}
 	do {
-		double t0 = now_s(), dt;
+		double t0 = targets_now_s(), dt;
 
-		while (!stop_requested &&
-		       now_s() - t0 < (o.watch ? o.watch : o.interval))
+		while (!targets_stop &&
+		       targets_now_s() - t0 < (o.watch ? o.watch : o.interval))
 			usleep(20000);
-		dt = now_s() - t0;
+		dt = targets_now_s() - t0;
 		if (snapshot(m.io_hist_fd, total * BLKX_NR_TOPS, b))
 			goto out;
 		print_round(names, order, n, a, b, dt, filter, o.nr_luns,
 			    m.nvme_stats_fd, o.json);
 		memcpy(a, b, (size_t)total * BLKX_NR_TOPS * sizeof(*a));
-		if (o.watch && !stop_requested && !o.json)
+		if (o.watch && !targets_stop && !o.json)
 			printf("\n");
-	} while (o.watch && !stop_requested);
+	} while (o.watch && !targets_stop);
 	ret = CLI_OK;
 out:
 	free(order);
 	free(names);
 	free(a);
 	free(b);
-	maps_close(&m);
-	return ret;
-}
-
-/* ---------------------------------------------------------------- trace */
-
-struct trace_run {
-	const struct maps *m;
-	const struct target_name *names;
-	uint32_t nd;
-	const uint32_t *filter;
-	int nf;
-	bool json;
-	long count; /* events printed */
-	long max;   /* 0: unlimited */
-	double t0;
-};
-
-static const char *top_name(unsigned int op)
-{
-	static const char *const n[] = {"R", "W", "F", "D"};
-
-	return op < BLKX_NR_TOPS ? n[op] : "?";
-}
-
-static int on_event(void *ctx, void *data, size_t len)
-{
-	struct trace_run *r = ctx;
-	const struct blkx_trace_event *ev = data;
-	const struct target_name *lun, *mem = NULL;
-	uint32_t mi;
-
-	if (len < sizeof(*ev) || ev->disk >= r->nd ||
-	    !wanted(r->filter, r->nf, ev->disk))
-		return 0;
-	if (r->max && r->count >= r->max)
-		return 1;
-	lun = &r->names[ev->disk];
-	/* the member's name: first_member + index, via the disks map */
-	{
-		struct blkx_disk d;
-
-		if (!bpf_map_lookup_elem(r->m->disks_fd, &ev->disk, &d)) {
-			mi = d.first_member + ev->member;
-			mem = &r->names[r->nd + mi];
-		}
-	}
-	if (r->json) {
-		printf("{\"time_s\":%.6f,\"lun\":\"%s\",\"op\":\"%s\",\"guest_sector\":%lld,\"sectors\":%u,\"member\":%u,\"device\":\"%s\",\"member_sector\":%llu,\"latency_us\":%.1f,\"error\":%d}\n",
-		       (double)ev->ts_ns / 1e9, lun->label, top_name(ev->op),
-		       ev->guest_sector == ~0ULL ? -1LL
-						 : (long long)ev->guest_sector,
-		       ev->nr_sectors, ev->member, mem ? mem->device : "",
-		       (unsigned long long)ev->member_sector,
-		       (double)ev->lat_ns / 1e3, ev->error);
-	} else {
-		if (r->count == 0)
-			printf("%-12s %-48s %-2s %12s %6s %6s %-14s %12s %9s %s\n",
-			       "TIME(s)", "LUN", "OP", "GUEST_SECTOR", "SECTS",
-			       "MEMBER", "DEVICE", "MEMBER_SECTOR", "LAT(us)",
-			       "ERR");
-		printf("%-12.6f %-48s %-2s %12lld %6u %6u %-14s %12llu %9.1f %s\n",
-		       (double)ev->ts_ns / 1e9, lun->label, top_name(ev->op),
-		       ev->guest_sector == ~0ULL ? -1LL
-						 : (long long)ev->guest_sector,
-		       ev->nr_sectors, ev->member, mem ? mem->device : "",
-		       (unsigned long long)ev->member_sector,
-		       (double)ev->lat_ns / 1e3, ev->error ? "ERR" : "");
-	}
-	r->count++;
-	fflush(stdout);
-	return 0;
-}
-
-/* readers of the event ring, +1 or -1 (never below 0) */
-static void usage_trace(FILE *f)
-{
-	fprintf(f,
-		"Usage: blkxlate trace [--instance NAME] [--lun CTRL:LOC]... [--count N]\n"
-		"                      [--duration SEC] [--json]\n"
-		"\n"
-		"One line per remapped request as it completes on a member: the guest LUN\n"
-		"and sector it serves, the member, its sector and the latency.  Events flow\n"
-		"only while a trace runs (the pinned trace_ctl map counts readers).\n"
-		"\n"
-		"  -i, --instance NAME   instance (default 'default')\n"
-		"  -l, --lun CTRL:LOC    only this LUN (repeatable)\n"
-		"  -c, --count N         stop after N events\n"
-		"  -d, --duration SEC    stop after SEC seconds\n"
-		"  -j, --json            one JSON object per line\n"
-		"  -h, --help            this text\n");
-}
-
-int cli_trace(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{"instance", required_argument, NULL, 'i'},
-		{"lun", required_argument, NULL, 'l'},
-		{"count", required_argument, NULL, 'c'},
-		{"duration", required_argument, NULL, 'd'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *instance = MAPS_DEFAULT_INSTANCE, *luns[MAX_LUN_FILTERS];
-	unsigned long long count = 0, duration = 0;
-	uint32_t filter[MAX_LUN_FILTERS], nd = 0, nm = 0;
-	struct target_name *names = NULL;
-	struct ring_buffer *rb = NULL;
-	struct trace_run run = {0};
-	int c, nluns = 0, ret = CLI_FAILED;
-	bool json = false, counted = false;
-	struct maps m;
-	char err[512];
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:l:c:d:jh", longopts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'i':
-			instance = optarg;
-			break;
-		case 'l':
-			if (nluns == MAX_LUN_FILTERS) {
-				cli_error("--lun: at most %d", MAX_LUN_FILTERS);
-				return CLI_USAGE;
-			}
-			luns[nluns++] = optarg;
-			break;
-		case 'c':
-			if (cli_parse_u64("--count", optarg, 1ULL << 40,
-					  &count))
-				return CLI_USAGE;
-			break;
-		case 'd':
-			if (cli_parse_u64("--duration", optarg, 86400,
-					  &duration))
-				return CLI_USAGE;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage_trace(stdout);
-			return CLI_OK;
-		default:
-			usage_trace(stderr);
-			return CLI_USAGE;
-		}
-	}
-	if (optind != argc) {
-		cli_error("trace: unexpected argument '%s'", argv[optind]);
-		return CLI_USAGE;
-	}
-	if (maps_open(instance, &m, err, sizeof(err))) {
-		cli_error("trace: %s", err);
-		return CLI_FAILED;
-	}
-	if (instance_size(&m, &nd, &nm))
-		goto out;
-	for (int i = 0; i < nluns; i++)
-		if (parse_lun(&m, luns[i], &filter[i])) {
-			ret = CLI_USAGE;
-			goto out;
-		}
-	names = calloc(nd + nm ? nd + nm : 1, sizeof(*names));
-	if (!names)
-		goto out;
-	load_names(&m, nd, nm, names);
-	run = (struct trace_run){.m = &m,
-				 .names = names,
-				 .nd = nd,
-				 .filter = filter,
-				 .nf = nluns,
-				 .json = json,
-				 .max = (long)count,
-				 .t0 = now_s()};
-	rb = ring_buffer__new(m.trace_events_fd, on_event, &run, NULL);
-	if (!rb) {
-		cli_error("trace: opening the event ring: %s", strerror(errno));
-		goto out;
-	}
-	catch_signals();
-	if (program_trace_readers(&m, +1)) {
-		cli_error("trace: switching events on: %s", strerror(errno));
-		goto out;
-	}
-	counted = true;
-	while (!stop_requested && (!count || run.count < (long)count) &&
-	       (!duration || now_s() - run.t0 < (double)duration)) {
-		int n = ring_buffer__poll(rb, 100);
-
-		if (n < 0 && n != -EINTR) {
-			cli_error("trace: reading events: %s", strerror(-n));
-			goto out;
-		}
-	}
-	ret = CLI_OK;
-out:
-	if (counted)
-		program_trace_readers(&m, -1);
-	if (!json && ret == CLI_OK)
-		fprintf(stderr, "%ld event(s)\n", run.count);
-	ring_buffer__free(rb);
-	free(names);
 	maps_close(&m);
 	return ret;
 }

@@ -207,7 +207,8 @@ int program_trace_lun(const struct maps *m, const struct maps_slots *slots,
 		ret = trace_dev(m, major(pm->dev.store_dev),
 				minor(pm->dev.store_dev), &td, add);
 		if (!ret && add && !strncmp(pm->dev.name, "nvme", 4)) {
-			char key[32] = {0}; /* trace_nvme's key: the disk name */
+			char key[32] = {
+				0}; /* trace_nvme's key: the disk name */
 
 			memcpy(key, pm->dev.name,
 			       strnlen(pm->dev.name, sizeof(key) - 1));

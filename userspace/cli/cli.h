@@ -46,6 +46,23 @@ void cli_settings_error(const struct error_obj *err, bool json);
 int cli_exit_of(const struct error_obj *err);
 /* Print the parser's warnings (stderr lines; nothing in JSON mode). */
 void cli_settings_warnings(const struct settings *s, bool json);
+/*
+ * The preamble of every command that reads a settings file: parse config
+ * (an error is printed, as JSON with json), print its warnings (text mode
+ * only), and with rc resolve and plan it too.  CLI_OK, or CLI_BAD_SETTINGS
+ * with nothing left to free.
+ */
+struct plan;
+struct resolve_ctx;
+int cli_read_config(const char *config, bool json, const struct resolve_ctx *rc,
+		    struct settings *s, struct plan *p);
+/*
+ * Options of a command that takes only --instance (and --json where json is
+ * not NULL): its usage is "Usage: blkxlate CMD [--instance NAME]" and what.
+ * 0, 1 after --help, or -CLI_USAGE after an error shown.
+ */
+int cli_parse_instance(int argc, char **argv, const char *what,
+		       const char **instance, bool *json);
 /* Print a json-c object on stdout, pretty, with a newline; frees it. */
 struct json_object;
 int cli_print_json(struct json_object *obj);

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <getopt.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "pins/maps.h"
+#include "plan/plan.h"
 
 void cli_settings_error(const struct error_obj *err, bool json)
 {
@@ -61,4 +64,76 @@ int cli_exit_of(const struct error_obj *err)
 {
 	return !strncmp(err->error_id, "Configuration.", 14) ? CLI_BAD_SETTINGS
 							     : CLI_FAILED;
+}
+
+int cli_read_config(const char *config, bool json, const struct resolve_ctx *rc,
+		    struct settings *s, struct plan *p)
+{
+	struct error_obj err = {0};
+
+	if (settings_parse_file(config, s, &err)) {
+		cli_settings_error(&err, json);
+		return CLI_BAD_SETTINGS;
+	}
+	cli_settings_warnings(s, json);
+	if (rc && plan_build(s, rc, 0, p, &err)) {
+		cli_settings_error(&err, json);
+		settings_fini(s);
+		return CLI_BAD_SETTINGS;
+	}
+	return CLI_OK;
+}
+
+static void usage_simple(FILE *f, const char *cmd, const char *what)
+{
+	fprintf(f,
+		"Usage: blkxlate %s [--instance NAME]%s\n"
+		"\n"
+		"%s\n"
+		"\n"
+		"  -i, --instance NAME   instance name (default 'default')\n"
+		"%s  -h, --help            this text\n",
+		cmd, strcmp(cmd, "status") ? "" : " [--json]", what,
+		strcmp(cmd, "status")
+			? ""
+			: "  -j, --json            JSON output\n");
+}
+
+int cli_parse_instance(int argc, char **argv, const char *what,
+		       const char **instance, bool *json)
+{
+	static const struct option longopts[] = {
+		{"instance", required_argument, NULL, 'i'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*instance = MAPS_DEFAULT_INSTANCE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, json ? "i:jh" : "i:h", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			*instance = optarg;
+			break;
+		case 'j':
+			if (!json)
+				goto bad;
+			*json = true;
+			break;
+		case 'h':
+			usage_simple(stdout, argv[0], what);
+			return 1;
+		default:
+			goto bad;
+		}
+	}
+	if (optind == argc)
+		return 0;
+	cli_error("%s: unexpected argument '%s'", argv[0], argv[optind]);
+bad:
+	usage_simple(stderr, argv[0], what);
+	return -CLI_USAGE;
 }

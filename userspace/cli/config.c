@@ -110,7 +110,6 @@ static struct json_object *warnings_json(const struct settings *s)
 
 int cli_validate(int argc, char **argv)
 {
-	struct error_obj err = {0};
 	struct settings s = {0};
 	struct config_opts o;
 	size_t nluns = 0;
@@ -119,10 +118,9 @@ int cli_validate(int argc, char **argv)
 	ret = parse_config_opts(argc, argv, usage_validate, &o);
 	if (ret)
 		return ret > 0 ? CLI_OK : -ret;
-	if (settings_parse_file(o.config, &s, &err)) {
-		cli_settings_error(&err, o.json);
-		return CLI_BAD_SETTINGS;
-	}
+	ret = cli_read_config(o.config, o.json, NULL, &s, NULL);
+	if (ret)
+		return ret;
 	for (size_t i = 0; i < s.nr_controllers; i++)
 		nluns += s.controllers[i].nr_luns;
 	if (o.json) {
@@ -137,7 +135,6 @@ int cli_validate(int argc, char **argv)
 		json_object_object_add(r, "warnings", warnings_json(&s));
 		cli_print_json(r);
 	} else {
-		cli_settings_warnings(&s, false);
 		printf("%s: valid: %zu controller(s), %zu LUN(s), %zu warning(s)\n",
 		       o.config, s.nr_controllers, nluns, s.nr_warnings);
 	}
@@ -274,7 +271,6 @@ static void print_plan_table(const struct plan *p)
 
 int cli_plan(int argc, char **argv)
 {
-	struct error_obj err = {0};
 	struct settings s = {0};
 	struct plan p = {0};
 	struct config_opts o;
@@ -283,16 +279,9 @@ int cli_plan(int argc, char **argv)
 	ret = parse_config_opts(argc, argv, usage_plan, &o);
 	if (ret)
 		return ret > 0 ? CLI_OK : -ret;
-	if (settings_parse_file(o.config, &s, &err)) {
-		cli_settings_error(&err, o.json);
-		return CLI_BAD_SETTINGS;
-	}
-	cli_settings_warnings(&s, o.json);
-	if (plan_build(&s, &o.rc, 0, &p, &err)) {
-		cli_settings_error(&err, o.json);
-		settings_fini(&s);
-		return CLI_BAD_SETTINGS;
-	}
+	ret = cli_read_config(o.config, o.json, &o.rc, &s, &p);
+	if (ret)
+		return ret;
 	if (o.json) {
 		struct json_object *r = json_object_new_object();
 		struct json_object *arr = json_object_new_array();

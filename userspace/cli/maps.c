@@ -41,16 +41,6 @@ static void usage_load(FILE *f)
 		"  -h, --help            this text\n");
 }
 
-static void usage_unload(FILE *f)
-{
-	fprintf(f, "Usage: blkxlate unload [--instance NAME]\n"
-		   "\n"
-		   "Remove the pinned maps and program of an instance.\n"
-		   "\n"
-		   "  -i, --instance NAME   instance name (default 'default')\n"
-		   "  -h, --help            this text\n");
-}
-
 static void usage_map_lba(FILE *f)
 {
 	fprintf(f,
@@ -80,7 +70,6 @@ int cli_load(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *instance = MAPS_DEFAULT_INSTANCE;
-	struct error_obj serr = {0};
 	struct settings s = {0};
 	struct resolve_ctx rc;
 	struct plan p = {0};
@@ -115,16 +104,9 @@ int cli_load(int argc, char **argv)
 		usage_load(stderr);
 		return CLI_USAGE;
 	}
-	if (settings_parse_file(argv[optind], &s, &serr)) {
-		cli_settings_error(&serr, json);
-		return CLI_BAD_SETTINGS;
-	}
-	cli_settings_warnings(&s, json);
-	if (plan_build(&s, &rc, 0, &p, &serr)) {
-		cli_settings_error(&serr, json);
-		settings_fini(&s);
-		return CLI_BAD_SETTINGS;
-	}
+	ret = cli_read_config(argv[optind], json, &rc, &s, &p);
+	if (ret)
+		return ret;
 	if (maps_create(instance, &p, &m, err, sizeof(err))) {
 		cli_error("load: %s", err);
 		ret = CLI_FAILED;
@@ -154,46 +136,16 @@ out:
 	return ret;
 }
 
-static int parse_instance_only(int argc, char **argv, void (*usage)(FILE *),
-			       const char **instance)
-{
-	static const struct option longopts[] = {
-		{"instance", required_argument, NULL, 'i'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			*instance = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -CLI_USAGE;
-		}
-	}
-	if (optind != argc) {
-		cli_error("%s: unexpected argument '%s'", argv[0],
-			  argv[optind]);
-		usage(stderr);
-		return -CLI_USAGE;
-	}
-	return 0;
-}
-
 int cli_unload(int argc, char **argv)
 {
 	const char *instance = MAPS_DEFAULT_INSTANCE;
 	char err[512] = "";
 	int ret;
 
-	ret = parse_instance_only(argc, argv, usage_unload, &instance);
+	ret = cli_parse_instance(
+		argc, argv,
+		"Remove the pinned maps and program of an instance.", &instance,
+		NULL);
 	if (ret)
 		return ret > 0 ? CLI_OK : -ret;
 	if (maps_destroy(instance, err, sizeof(err))) {

@@ -183,7 +183,6 @@ static int parse_vmm_opts(int argc, char **argv, struct vmm_opts *o)
 
 int cli_vmm_args(int argc, char **argv)
 {
-	struct error_obj err = {0};
 	struct settings s = {0};
 	struct vmm_ctx c = {0};
 	struct vmm_opts o;
@@ -193,11 +192,9 @@ int cli_vmm_args(int argc, char **argv)
 	ret = parse_vmm_opts(argc, argv, &o);
 	if (ret)
 		return ret > 0 ? CLI_OK : -ret;
-	if (settings_parse_file(o.config, &s, &err)) {
-		cli_settings_error(&err, o.json);
-		return CLI_BAD_SETTINGS;
-	}
-	cli_settings_warnings(&s, o.json);
+	ret = cli_read_config(o.config, o.json, NULL, &s, NULL);
+	if (ret)
+		return ret;
 	c.o = &o;
 	if (o.json) {
 		c.disks = json_object_new_array();

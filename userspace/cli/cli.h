@@ -3,6 +3,7 @@
 #ifndef BLKXLATE_CLI_H
 #define BLKXLATE_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -18,6 +19,30 @@ enum cli_exit {
 };
 
 #define cli_verbose log_verbose
+
+/* The options several commands share, one spelling each (struct option
+ * entries); a command numbers its own long-only options from 256. */
+#define CLI_OPT_SYSFS_ROOT 0x1000
+#define CLI_OPT_INSTANCE                                                       \
+	{                                                                      \
+		"instance", required_argument, NULL, 'i'                       \
+	}
+#define CLI_OPT_JSON                                                           \
+	{                                                                      \
+		"json", no_argument, NULL, 'j'                                 \
+	}
+#define CLI_OPT_HELP                                                           \
+	{                                                                      \
+		"help", no_argument, NULL, 'h'                                 \
+	}
+#define CLI_OPT_SYSFS                                                          \
+	{                                                                      \
+		"sysfs-root", required_argument, NULL, CLI_OPT_SYSFS_ROOT      \
+	}
+#define CLI_OPT_END                                                            \
+	{                                                                      \
+		NULL, 0, NULL, 0                                               \
+	}
 
 int cli_validate(int argc, char **argv);
 int cli_plan(int argc, char **argv);
@@ -69,5 +94,8 @@ int cli_print_json(struct json_object *obj);
 /* Parse an unsigned integer argument; 0 or -EINVAL with an error shown. */
 int cli_parse_u64(const char *opt, const char *arg, unsigned long long max,
 		  unsigned long long *out);
+/* The same for a count 1..max. */
+int cli_parse_count(const char *opt, const char *arg, unsigned int max,
+		    unsigned int *out);
 
 #endif /* BLKXLATE_CLI_H */

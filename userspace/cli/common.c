@@ -103,10 +103,10 @@ int cli_parse_instance(int argc, char **argv, const char *what,
 		       const char **instance, bool *json)
 {
 	static const struct option longopts[] = {
-		{"instance", required_argument, NULL, 'i'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		CLI_OPT_INSTANCE,
+		CLI_OPT_JSON,
+		CLI_OPT_HELP,
+		CLI_OPT_END,
 	};
 	int c;
 
@@ -136,4 +136,17 @@ int cli_parse_instance(int argc, char **argv, const char *what,
 bad:
 	usage_simple(stderr, argv[0], what);
 	return -CLI_USAGE;
+}
+
+int cli_parse_count(const char *opt, const char *arg, unsigned int max,
+		    unsigned int *out)
+{
+	unsigned long long v;
+
+	if (cli_parse_u64(opt, arg, max, &v) || !v) {
+		cli_error("%s: must be 1..%u", opt, max);
+		return -EINVAL;
+	}
+	*out = (unsigned int)v;
+	return 0;
 }

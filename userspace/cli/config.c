@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "cli/cli.h"
 #include "plan/plan.h"
 #include "devices/resolve.h"
@@ -49,16 +50,14 @@ static void usage_plan(FILE *f)
 		"Exit status: 0 ok, 3 invalid settings or backings, 2 bad usage.\n");
 }
 
-enum { OPT_SYSFS_ROOT = 256 };
-
 static int parse_config_opts(int argc, char **argv, void (*usage)(FILE *),
 			     struct config_opts *o)
 {
 	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
-		{NULL, 0, NULL, 0},
+		CLI_OPT_JSON,
+		CLI_OPT_HELP,
+		CLI_OPT_SYSFS,
+		CLI_OPT_END,
 	};
 	int c;
 
@@ -73,7 +72,7 @@ static int parse_config_opts(int argc, char **argv, void (*usage)(FILE *),
 		case 'h':
 			usage(stdout);
 			return 1;
-		case OPT_SYSFS_ROOT:
+		case CLI_OPT_SYSFS_ROOT:
 			o->rc.sysfs_root = optarg;
 			break;
 		default:
@@ -98,11 +97,8 @@ static struct json_object *warnings_json(const struct settings *s)
 	for (size_t i = 0; i < s->nr_warnings; i++) {
 		struct json_object *w = json_object_new_object();
 
-		json_object_object_add(
-			w, "path", json_object_new_string(s->warnings[i].path));
-		json_object_object_add(
-			w, "message",
-			json_object_new_string(s->warnings[i].message));
+		json_add_str(w, "path", s->warnings[i].path);
+		json_add_str(w, "message", s->warnings[i].message);
 		json_object_array_add(arr, w);
 	}
 	return arr;
@@ -126,12 +122,9 @@ int cli_validate(int argc, char **argv)
 	if (o.json) {
 		struct json_object *r = json_object_new_object();
 
-		json_object_object_add(r, "valid", json_object_new_boolean(1));
-		json_object_object_add(
-			r, "controllers",
-			json_object_new_int64((int64_t)s.nr_controllers));
-		json_object_object_add(r, "luns",
-				       json_object_new_int64((int64_t)nluns));
+		json_add_bool(r, "valid", 1);
+		json_add_int(r, "controllers", s.nr_controllers);
+		json_add_int(r, "luns", nluns);
 		json_object_object_add(r, "warnings", warnings_json(&s));
 		cli_print_json(r);
 	} else {
@@ -157,30 +150,19 @@ static struct json_object *disk_json(const struct plan_disk *d)
 	json_object_object_add(o, "controller", jstr(d->key.controller));
 	json_object_object_add(o, "protocol",
 			       jstr(settings_protocol_name(d->ctrl->protocol)));
-	json_object_object_add(o, "location",
-			       json_object_new_int64(d->key.location));
+	json_add_int(o, "location", d->key.location);
 	if (l->has_channel)
-		json_object_object_add(o, "channel",
-				       json_object_new_int64(d->key.channel));
-	json_object_object_add(o, "size_bytes",
-			       json_object_new_int64((int64_t)d->size_bytes));
-	json_object_object_add(o, "logical_block_size",
-			       json_object_new_int64(d->lbs));
-	json_object_object_add(o, "physical_block_size",
-			       json_object_new_int64(d->pbs));
-	json_object_object_add(o, "striped",
-			       json_object_new_boolean(l->striped));
-	json_object_object_add(o, "chunk_bytes",
-			       json_object_new_int64(d->chunk_bytes));
-	json_object_object_add(o, "max_io_bytes",
-			       json_object_new_int64(d->max_io_bytes));
-	json_object_object_add(o, "read_only",
-			       json_object_new_boolean(d->read_only));
-	json_object_object_add(o, "fua", json_object_new_boolean(d->fua));
-	json_object_object_add(o, "write_cache",
-			       json_object_new_boolean(d->write_cache));
-	json_object_object_add(o, "discard",
-			       json_object_new_boolean(d->discard));
+		json_add_int(o, "channel", d->key.channel);
+	json_add_int(o, "size_bytes", d->size_bytes);
+	json_add_int(o, "logical_block_size", d->lbs);
+	json_add_int(o, "physical_block_size", d->pbs);
+	json_add_bool(o, "striped", l->striped);
+	json_add_int(o, "chunk_bytes", d->chunk_bytes);
+	json_add_int(o, "max_io_bytes", d->max_io_bytes);
+	json_add_bool(o, "read_only", d->read_only);
+	json_add_bool(o, "fua", d->fua);
+	json_add_bool(o, "write_cache", d->write_cache);
+	json_add_bool(o, "discard", d->discard);
 	for (size_t i = 0; i < d->nr_members; i++) {
 		const struct plan_member *pm = &d->members[i];
 		struct json_object *m = json_object_new_object();
@@ -192,13 +174,9 @@ static struct json_object *disk_json(const struct plan_disk *d)
 				       jstr(pm->src->device_path));
 		json_object_object_add(m, "device", jstr(pm->dev.dev_path));
 		json_object_object_add(m, "how", jstr(pm->dev.how));
-		json_object_object_add(
-			m, "size_bytes",
-			json_object_new_int64((int64_t)pm->dev.size_bytes));
-		json_object_object_add(
-			m, "used_bytes",
-			json_object_new_int64((int64_t)(pm->m.size_sectors
-							<< BLKX_SECTOR_SHIFT)));
+		json_add_int(m, "size_bytes", pm->dev.size_bytes);
+		json_add_int(m, "used_bytes",
+			     (pm->m.size_sectors << BLKX_SECTOR_SHIFT));
 		json_object_array_add(mem, m);
 	}
 	json_object_object_add(o, "members", mem);
@@ -316,10 +294,10 @@ static void usage_resolve(FILE *f)
 int cli_resolve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
-		{NULL, 0, NULL, 0},
+		CLI_OPT_JSON,
+		CLI_OPT_HELP,
+		CLI_OPT_SYSFS,
+		CLI_OPT_END,
 	};
 	struct settings_device dev = {0};
 	struct error_obj err = {0};
@@ -339,7 +317,7 @@ int cli_resolve(int argc, char **argv)
 		case 'h':
 			usage_resolve(stdout);
 			return CLI_OK;
-		case OPT_SYSFS_ROOT:
+		case CLI_OPT_SYSFS_ROOT:
 			rc.sysfs_root = optarg;
 			break;
 		default:
@@ -381,12 +359,8 @@ int cli_resolve(int argc, char **argv)
 		json_object_object_add(r, "device", jstr(rd.dev_path));
 		json_object_object_add(r, "name", jstr(rd.name));
 		json_object_object_add(r, "how", jstr(rd.how));
-		json_object_object_add(
-			r, "size_bytes",
-			json_object_new_int64((int64_t)rd.size_bytes));
-		json_object_object_add(
-			r, "logical_block_size",
-			json_object_new_int64(rd.logical_block_size));
+		json_add_int(r, "size_bytes", rd.size_bytes);
+		json_add_int(r, "logical_block_size", rd.logical_block_size);
 		cli_print_json(r);
 	} else {
 		printf("%s\n", rd.dev_path);

@@ -28,7 +28,6 @@
 enum {
 	OPT_QUEUES = 256,
 	OPT_DEPTH,
-	OPT_SYSFS_ROOT,
 	OPT_CONFIG,
 	OPT_DATAPLANE,
 	OPT_NO_TRACING,
@@ -68,7 +67,7 @@ static void usage_daemon(FILE *f, const char *cmd)
 static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 {
 	static const struct option longopts[] = {
-		{"instance", required_argument, NULL, 'i'},
+		CLI_OPT_INSTANCE,
 		{"queues", required_argument, NULL, 'q'},
 		{"depth", required_argument, NULL, 'd'},
 		{"config", required_argument, NULL, OPT_CONFIG},
@@ -76,11 +75,10 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		{"no-tracing", no_argument, NULL, OPT_NO_TRACING},
 		{"no-recovery", no_argument, NULL, OPT_NO_RECOVERY},
 		{"recover", no_argument, NULL, OPT_RECOVER},
-		{"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		CLI_OPT_SYSFS,
+		CLI_OPT_HELP,
+		CLI_OPT_END,
 	};
-	unsigned long long v;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -94,24 +92,14 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 			o->instance = optarg;
 			break;
 		case 'q':
-			if (cli_parse_u64("--queues", optarg, BLKX_MAX_QUEUES,
-					  &v) ||
-			    !v) {
-				cli_error("--queues: must be 1..%d",
-					  BLKX_MAX_QUEUES);
+			if (cli_parse_count("--queues", optarg, BLKX_MAX_QUEUES,
+					    &o->nr_queues))
 				return -CLI_USAGE;
-			}
-			o->nr_queues = (unsigned int)v;
 			break;
 		case 'd':
-			if (cli_parse_u64("--depth", optarg,
-					  BLKX_MAX_QUEUE_DEPTH, &v) ||
-			    !v) {
-				cli_error("--depth: must be 1..%d",
-					  BLKX_MAX_QUEUE_DEPTH);
+			if (cli_parse_count("--depth", optarg,
+					    BLKX_MAX_QUEUE_DEPTH, &o->depth))
 				return -CLI_USAGE;
-			}
-			o->depth = (unsigned int)v;
 			break;
 		case OPT_CONFIG:
 			o->config = optarg;
@@ -135,7 +123,7 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 			}
 			o->dataplane = optarg;
 			break;
-		case OPT_SYSFS_ROOT:
+		case CLI_OPT_SYSFS_ROOT:
 			o->rc.sysfs_root = optarg;
 			break;
 		case 'h':
@@ -305,11 +293,7 @@ int cli_down(int argc, char **argv)
 	}
 	end = time(NULL) + DOWN_TIMEOUT_S;
 	while (time(NULL) < end) {
-		char path[64];
-		struct stat st;
-
-		snprintf(path, sizeof(path), "/proc/%d", pid);
-		if (stat(path, &st) || !state_running_pid(instance)) {
+		if (!state_pid_alive(pid) || !state_running_pid(instance)) {
 			/* gone, or a zombie whose state file is removed */
 			char pin[PATH_MAX];
 

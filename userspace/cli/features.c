@@ -10,6 +10,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "base/json.h"
 #include "cli/cli.h"
 #include "dataplane/ublk.h"
 
@@ -41,9 +42,9 @@ static int kernel_has_struct(const char *name)
 int cli_features(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		CLI_OPT_JSON,
+		CLI_OPT_HELP,
+		CLI_OPT_END,
 	};
 	struct json_object *r = json_object_new_object();
 	struct json_object *names = json_object_new_array();
@@ -74,8 +75,8 @@ int cli_features(int argc, char **argv)
 	ret = ublk_ctrl_open(&ctrl);
 	ublk_ok = ret == 0;
 	bpf_ops = kernel_has_struct("io_uring_bpf_ops");
-	json_object_object_add(r, "kernel", json_object_new_string(u.release));
-	json_object_object_add(r, "ublk", json_object_new_boolean(ublk_ok));
+	json_add_str(r, "kernel", u.release);
+	json_add_bool(r, "ublk", ublk_ok);
 	if (ublk_ok) {
 		for (unsigned int b = 0; b < 64; b++) {
 			const char *n = ublk_feature_name(b);
@@ -93,23 +94,16 @@ int cli_features(int argc, char **argv)
 					names, json_object_new_string(tmp));
 			}
 		}
-		json_object_object_add(
-			r, "ublk_features",
-			json_object_new_int64((int64_t)ctrl.features));
+		json_add_int(r, "ublk_features", ctrl.features);
 		ublk_ctrl_close(&ctrl);
 	} else {
-		json_object_object_add(r, "ublk_error",
-				       json_object_new_string(strerror(-ret)));
+		json_add_str(r, "ublk_error", strerror(-ret));
 	}
 	json_object_object_add(r, "ublk_feature_names", names);
-	json_object_object_add(
-		r, "zero_copy",
-		json_object_new_boolean(ublk_ok &&
-					(ctrl.features & UBLK_F_AUTO_BUF_REG)));
-	json_object_object_add(r, "io_uring_bpf_ops",
-			       json_object_new_boolean(bpf_ops > 0));
-	json_object_object_add(r, "libbpf",
-			       json_object_new_string(libbpf_version_string()));
+	json_add_bool(r, "zero_copy",
+		      ublk_ok && (ctrl.features & UBLK_F_AUTO_BUF_REG));
+	json_add_bool(r, "io_uring_bpf_ops", bpf_ops > 0);
+	json_add_str(r, "libbpf", libbpf_version_string());
 	if (json)
 		return cli_print_json(r) ? CLI_FAILED : CLI_OK;
 

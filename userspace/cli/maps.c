@@ -10,6 +10,7 @@
 
 #include <blkxlate/remap.h>
 
+#include "base/json.h"
 #include "cli/cli.h"
 #include "base/guid.h"
 #include "pins/maps.h"
@@ -18,7 +19,6 @@
 
 enum {
 	OPT_INSTANCE = 256,
-	OPT_SYSFS_ROOT,
 	OPT_CONTROLLER,
 	OPT_LUN,
 	OPT_CHANNEL,
@@ -63,11 +63,8 @@ static void usage_map_lba(FILE *f)
 int cli_load(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"instance", required_argument, NULL, 'i'},
-		{"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		CLI_OPT_INSTANCE, CLI_OPT_SYSFS, CLI_OPT_JSON,
+		CLI_OPT_HELP,	  CLI_OPT_END,
 	};
 	const char *instance = MAPS_DEFAULT_INSTANCE;
 	struct settings s = {0};
@@ -85,7 +82,7 @@ int cli_load(int argc, char **argv)
 		case 'i':
 			instance = optarg;
 			break;
-		case OPT_SYSFS_ROOT:
+		case CLI_OPT_SYSFS_ROOT:
 			rc.sysfs_root = optarg;
 			break;
 		case 'j':
@@ -115,15 +112,10 @@ int cli_load(int argc, char **argv)
 	if (json) {
 		struct json_object *r = json_object_new_object();
 
-		json_object_object_add(r, "instance",
-				       json_object_new_string(instance));
-		json_object_object_add(r, "pin_dir",
-				       json_object_new_string(m.dir));
-		json_object_object_add(
-			r, "disks", json_object_new_int64((int64_t)p.nr_disks));
-		json_object_object_add(
-			r, "members",
-			json_object_new_int64((int64_t)p.nr_members));
+		json_add_str(r, "instance", instance);
+		json_add_str(r, "pin_dir", m.dir);
+		json_add_int(r, "disks", p.nr_disks);
+		json_add_int(r, "members", p.nr_members);
 		cli_print_json(r);
 	} else {
 		printf("loaded %zu disk(s), %zu member(s) into %s\n",
@@ -171,10 +163,10 @@ static int parse_map_lba(int argc, char **argv, struct map_lba_args *a)
 		{"channel", required_argument, NULL, OPT_CHANNEL},
 		{"lba", required_argument, NULL, 'a'},
 		{"sectors", required_argument, NULL, 'n'},
-		{"instance", required_argument, NULL, 'i'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		CLI_OPT_INSTANCE,
+		CLI_OPT_JSON,
+		CLI_OPT_HELP,
+		CLI_OPT_END,
 	};
 	unsigned long long v;
 	struct guid g;
@@ -262,18 +254,10 @@ static void print_segments(const struct maps *m, const struct blkx_disk *d,
 		if (json) {
 			struct json_object *o = json_object_new_object();
 
-			json_object_object_add(
-				o, "member", json_object_new_int64(s->member));
-			json_object_object_add(
-				o, "device",
-				json_object_new_string(mem.device));
-			json_object_object_add(
-				o, "lba",
-				json_object_new_int64(
-					(int64_t)(s->member_sector >> shift)));
-			json_object_object_add(
-				o, "sectors",
-				json_object_new_int64(s->nr_sectors >> shift));
+			json_add_int(o, "member", s->member);
+			json_add_str(o, "device", mem.device);
+			json_add_int(o, "lba", (s->member_sector >> shift));
+			json_add_int(o, "sectors", s->nr_sectors >> shift);
 			json_object_array_add(arr, o);
 		} else {
 			printf("member %u %s lba %llu sectors %u\n", s->member,

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/json.h"
 #include "cli/cli.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
@@ -50,30 +51,20 @@ static void add_live(struct json_object *e, int stats_fd, bool alive)
 	snprintf(sys, sizeof(sys), "/sys/block/%s",
 		 strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev);
 	present = !access(sys, F_OK);
-	json_object_object_add(e, "state",
-			       json_object_new_string(alive && present ? "live"
-						      : present ? "orphaned"
-								: "gone"));
+	json_add_str(e, "state",
+		     alive && present ? "live"
+		     : present	      ? "orphaned"
+				      : "gone");
 	if (stats_fd >= 0)
 		bpf_map_lookup_elem(stats_fd, &disk, &st);
-	json_object_object_add(so, "reads",
-			       json_object_new_int64((int64_t)st.reads));
-	json_object_object_add(so, "writes",
-			       json_object_new_int64((int64_t)st.writes));
-	json_object_object_add(so, "read_bytes",
-			       json_object_new_int64((int64_t)st.read_sectors
-						     << BLKX_SECTOR_SHIFT));
-	json_object_object_add(so, "write_bytes",
-			       json_object_new_int64((int64_t)st.write_sectors
-						     << BLKX_SECTOR_SHIFT));
-	json_object_object_add(so, "flushes",
-			       json_object_new_int64((int64_t)st.flushes));
-	json_object_object_add(so, "fua_writes",
-			       json_object_new_int64((int64_t)st.fua_writes));
-	json_object_object_add(so, "discards",
-			       json_object_new_int64((int64_t)st.discards));
-	json_object_object_add(so, "errors",
-			       json_object_new_int64((int64_t)st.errors));
+	json_add_int(so, "reads", st.reads);
+	json_add_int(so, "writes", st.writes);
+	json_add_int(so, "read_bytes", st.read_sectors << BLKX_SECTOR_SHIFT);
+	json_add_int(so, "write_bytes", st.write_sectors << BLKX_SECTOR_SHIFT);
+	json_add_int(so, "flushes", st.flushes);
+	json_add_int(so, "fua_writes", st.fua_writes);
+	json_add_int(so, "discards", st.discards);
+	json_add_int(so, "errors", st.errors);
 	json_object_object_add(e, "stats", so);
 }
 
@@ -145,7 +136,7 @@ int cli_status(int argc, char **argv)
 		add_live(json_object_array_get_idx(disks, i), stats_fd, alive);
 	if (stats_fd >= 0)
 		maps_close(&m);
-	json_object_object_add(st, "running", json_object_new_boolean(alive));
+	json_add_bool(st, "running", alive);
 	if (json)
 		cli_print_json(json_object_get(st));
 	else
@@ -189,10 +180,10 @@ static void print_luns(const char *what, struct json_object *arr)
 int cli_reload(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"instance", required_argument, NULL, 'i'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		CLI_OPT_INSTANCE,
+		CLI_OPT_JSON,
+		CLI_OPT_HELP,
+		CLI_OPT_END,
 	};
 	const char *instance = MAPS_DEFAULT_INSTANCE;
 	struct json_object *reply, *v;

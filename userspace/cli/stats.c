@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/json.h"
 #include "cli/cli.h"
 #include "cli/targets.h"
 #include "base/guid.h"
@@ -85,14 +86,10 @@ static struct json_object *nvme_json(int nvme_fd, uint32_t mi)
 	    (!ns.issued && !ns.cmds))
 		return NULL;
 	o = json_object_new_object();
-	json_object_object_add(o, "issued",
-			       json_object_new_int64((int64_t)ns.issued));
-	json_object_object_add(o, "completed",
-			       json_object_new_int64((int64_t)ns.cmds));
-	json_object_object_add(o, "errors",
-			       json_object_new_int64((int64_t)ns.errors));
-	json_object_object_add(o, "retried",
-			       json_object_new_int64((int64_t)ns.retries));
+	json_add_int(o, "issued", ns.issued);
+	json_add_int(o, "completed", ns.cmds);
+	json_add_int(o, "errors", ns.errors);
+	json_add_int(o, "retried", ns.retries);
 	return o;
 }
 
@@ -116,29 +113,17 @@ static void print_round(const struct target_name *names, const uint32_t *order,
 		if (json) {
 			struct json_object *o = json_object_new_object();
 
-			json_object_object_add(
-				o, "target",
-				json_object_new_string(names[t].label));
-			json_object_object_add(
-				o, "kind",
-				json_object_new_string(
-					names[t].member ? "member" : "lun"));
-			json_object_object_add(
-				o, "disk",
-				json_object_new_int64(names[t].disk));
-			json_object_object_add(
-				o, "device",
-				json_object_new_string(names[t].device));
+			json_add_str(o, "target", names[t].label);
+			json_add_str(o, "kind",
+				     names[t].member ? "member" : "lun");
+			json_add_int(o, "disk", names[t].disk);
+			json_add_str(o, "device", names[t].device);
 			json_object_object_add(o, "iops",
 					       json_object_new_double(s.iops));
 			json_object_object_add(o, "mbps",
 					       json_object_new_double(s.mbps));
-			json_object_object_add(
-				o, "errors",
-				json_object_new_int64((int64_t)s.errors));
-			json_object_object_add(
-				o, "ios_total",
-				json_object_new_int64((int64_t)s.ios));
+			json_add_int(o, "errors", s.errors);
+			json_add_int(o, "ios_total", s.ios);
 			json_object_object_add(o, "p50_us",
 					       json_object_new_double(s.p50));
 			json_object_object_add(o, "p99_us",
@@ -202,13 +187,13 @@ struct stats_opts {
 static int parse_stats(int argc, char **argv, struct stats_opts *o)
 {
 	static const struct option longopts[] = {
-		{"instance", required_argument, NULL, 'i'},
+		CLI_OPT_INSTANCE,
 		{"lun", required_argument, NULL, 'l'},
 		{"interval", required_argument, NULL, 'n'},
 		{"watch", required_argument, NULL, 'w'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		CLI_OPT_JSON,
+		CLI_OPT_HELP,
+		CLI_OPT_END,
 	};
 	unsigned long long v;
 	int c;

@@ -109,13 +109,13 @@ static void usage_trace(FILE *f)
 int cli_trace(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"instance", required_argument, NULL, 'i'},
+		CLI_OPT_INSTANCE,
 		{"lun", required_argument, NULL, 'l'},
 		{"count", required_argument, NULL, 'c'},
 		{"duration", required_argument, NULL, 'd'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		CLI_OPT_JSON,
+		CLI_OPT_HELP,
+		CLI_OPT_END,
 	};
 	const char *instance = MAPS_DEFAULT_INSTANCE,
 		   *luns[TARGETS_MAX_FILTERS];

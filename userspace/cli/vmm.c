@@ -77,20 +77,20 @@ static void usage_vmm(FILE *f)
 
 /* --- the command -------------------------------------------------------- */
 
-enum { OPT_DRIVER = 256, OPT_AIO, OPT_SYSFS_ROOT };
+enum { OPT_DRIVER = 256, OPT_AIO };
 
 static int parse_vmm_opts(int argc, char **argv, struct vmm_opts *o)
 {
 	static const struct option longopts[] = {
 		{"vmm", required_argument, NULL, 'm'},
-		{"json", no_argument, NULL, 'j'},
+		CLI_OPT_JSON,
 		{"path-template", required_argument, NULL, 'p'},
 		{"driver", required_argument, NULL, OPT_DRIVER},
 		{"aio", required_argument, NULL, OPT_AIO},
-		{"instance", required_argument, NULL, 'i'},
-		{"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		CLI_OPT_INSTANCE,
+		CLI_OPT_SYSFS,
+		CLI_OPT_HELP,
+		CLI_OPT_END,
 	};
 	int c;
 
@@ -149,7 +149,7 @@ static int parse_vmm_opts(int argc, char **argv, struct vmm_opts *o)
 		case 'i':
 			o->instance = optarg;
 			break;
-		case OPT_SYSFS_ROOT:
+		case CLI_OPT_SYSFS_ROOT:
 			o->rc.sysfs_root = optarg;
 			break;
 		case 'h':

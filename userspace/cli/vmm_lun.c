@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "cli/cli.h"
 #include "cli/vmm.h"
 #include "config/settings.h"
@@ -176,28 +177,19 @@ void vmm_disk_json(struct vmm_ctx *c, const struct vmm_lun *vl)
 	if (!c->disks)
 		return;
 	o = json_object_new_object();
-	json_object_object_add(
-		o, "controller",
-		json_object_new_string(vl->ctrl->instance_id_str));
-	json_object_object_add(o, "protocol",
-			       json_object_new_string(settings_protocol_name(
-				       vl->ctrl->protocol)));
-	json_object_object_add(o, "location",
-			       json_object_new_int64(vl->lun->location));
+	json_add_str(o, "controller", vl->ctrl->instance_id_str);
+	json_add_str(o, "protocol", settings_protocol_name(vl->ctrl->protocol));
+	json_add_int(o, "location", vl->lun->location);
 	if (vl->lun->has_channel)
-		json_object_object_add(o, "channel",
-				       json_object_new_int64(vl->lun->channel));
-	json_object_object_add(o, "path", json_object_new_string(vl->path));
-	json_object_object_add(o, "id", json_object_new_string(vl->id));
+		json_add_int(o, "channel", vl->lun->channel);
+	json_add_str(o, "path", vl->path);
+	json_add_str(o, "id", vl->id);
 	if (c->o->vmm == VMM_QEMU) {
-		json_object_object_add(o, "controller_id",
-				       json_object_new_string(vl->ctrl_id));
-		json_object_object_add(o, "node",
-				       json_object_new_string(vl->node));
+		json_add_str(o, "controller_id", vl->ctrl_id);
+		json_add_str(o, "node", vl->node);
 	}
 	if (vl->served)
-		json_object_object_add(
-			o, "device", json_object_new_string(vl->dev.dev_path));
+		json_add_str(o, "device", vl->dev.dev_path);
 	json_object_array_add(c->disks, o);
 }
 

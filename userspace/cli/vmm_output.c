@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "cli/cli.h"
 #include "cli/vmm.h"
 #include "config/settings.h"
@@ -241,12 +242,9 @@ int vmm_print_json(struct vmm_ctx *c)
 		json_object_put(notes);
 		return -ENOMEM;
 	}
-	json_object_object_add(
-		r, "vmm",
-		json_object_new_string(
-			c->o->vmm == VMM_QEMU ? "qemu" : "cloud-hypervisor"));
-	json_object_object_add(r, "config",
-			       json_object_new_string(c->o->config));
+	json_add_str(r, "vmm",
+		     c->o->vmm == VMM_QEMU ? "qemu" : "cloud-hypervisor");
+	json_add_str(r, "config", c->o->config);
 	for (size_t i = 0; i < c->nr_items; i++)
 		if (!c->items[i].comment)
 			json_object_array_add(

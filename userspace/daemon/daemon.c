@@ -7,6 +7,7 @@
  * was killed left behind is recovered (same settings, devices made for
  * recovery) or discarded first (recover.c).
  */
+#include "base/json.h"
 #include "daemon/daemon.h"
 
 #include <errno.h>
@@ -390,7 +391,7 @@ static struct json_object *error_reply(const struct error_obj *err)
 	struct json_object *r = json_object_new_object();
 	char *js = error_json(err);
 
-	json_object_object_add(r, "ok", json_object_new_boolean(0));
+	json_add_bool(r, "ok", 0);
 	json_object_object_add(r, "error", js ? json_tokener_parse(js) : NULL);
 	free(js);
 	return r;
@@ -417,8 +418,8 @@ static struct json_object *do_reload(struct daemon *d, const char *path)
 		return error_reply(&err);
 	}
 	write_state(d);
-	json_object_object_add(res, "ok", json_object_new_boolean(1));
-	json_object_object_add(res, "config", json_object_new_string(abs));
+	json_add_bool(res, "ok", 1);
+	json_add_str(res, "config", abs);
 	return res;
 }
 
@@ -434,13 +435,10 @@ static struct json_object *handle_request(void *ctx, const char *line)
 		return do_reload(d, *path ? path : d->sv.config);
 	}
 	r = json_object_new_object();
-	json_object_object_add(r, "ok",
-			       json_object_new_boolean(!strcmp(line, "ping")));
+	json_add_bool(r, "ok", !strcmp(line, "ping"));
 	if (strcmp(line, "ping"))
-		json_object_object_add(
-			r, "error",
-			json_object_new_string(
-				"unknown request (reload [PATH], ping)"));
+		json_add_str(r, "error",
+			     "unknown request (reload [PATH], ping)");
 	return r;
 }
 

@@ -5,6 +5,7 @@
  * the maps before anything of theirs is visible, their LUN entries once
  * they serve; removed LUNs leave the luns map before their devices go.
  */
+#include "base/json.h"
 #include "daemon/reload.h"
 
 #include <errno.h>
@@ -126,11 +127,9 @@ static struct json_object *lun_json(const struct plan_disk *pd, const char *dev)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "controller",
-			       json_object_new_string(pd->key.controller));
-	json_object_object_add(o, "location",
-			       json_object_new_int64(pd->key.location));
-	json_object_object_add(o, "device", json_object_new_string(dev));
+	json_add_str(o, "controller", pd->key.controller);
+	json_add_int(o, "location", pd->key.location);
+	json_add_str(o, "device", dev);
 	return o;
 }
 
@@ -189,8 +188,7 @@ static int adopt(struct serving *sv, struct settings *ns, struct plan *np,
 	memset(np, 0, sizeof(*np));
 	memset(ns, 0, sizeof(*ns));
 	json_object_object_add(res, "added", added);
-	json_object_object_add(res, "kept",
-			       json_object_new_int64((int64_t)kept));
+	json_add_int(res, "kept", kept);
 	return 0;
 }
 

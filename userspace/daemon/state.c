@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "base/json.h"
 #include "daemon/state.h"
 
 #include <errno.h>
@@ -91,55 +92,33 @@ struct json_object *state_json(const struct state *st)
 	struct json_object *o = json_object_new_object();
 	struct json_object *arr = json_object_new_array();
 
-	json_object_object_add(o, "instance",
-			       json_object_new_string(st->instance));
+	json_add_str(o, "instance", st->instance);
 	json_object_object_add(o, "pid", json_object_new_int(st->pid));
-	json_object_object_add(o, "config", json_object_new_string(st->config));
-	json_object_object_add(o, "started",
-			       json_object_new_int64(st->started));
-	json_object_object_add(o, "dataplane",
-			       json_object_new_string(st->dataplane));
-	json_object_object_add(o, "dataplane_reason",
-			       json_object_new_string(st->dataplane_reason));
-	json_object_object_add(o, "zero_copy",
-			       json_object_new_boolean(st->zero_copy));
-	json_object_object_add(o, "tracing",
-			       json_object_new_boolean(st->tracing));
-	json_object_object_add(o, "recovery",
-			       json_object_new_boolean(st->recovery));
-	json_object_object_add(
-		o, "ublk_features",
-		json_object_new_int64((int64_t)st->ublk_features));
+	json_add_str(o, "config", st->config);
+	json_add_int(o, "started", st->started);
+	json_add_str(o, "dataplane", st->dataplane);
+	json_add_str(o, "dataplane_reason", st->dataplane_reason);
+	json_add_bool(o, "zero_copy", st->zero_copy);
+	json_add_bool(o, "tracing", st->tracing);
+	json_add_bool(o, "recovery", st->recovery);
+	json_add_int(o, "ublk_features", st->ublk_features);
 	for (size_t i = 0; i < st->nr_disks; i++) {
 		const struct state_disk *sd = &st->disks[i];
 		struct json_object *e = json_object_new_object();
 		struct json_object *mem = json_object_new_array();
 
-		json_object_object_add(e, "controller",
-				       json_object_new_string(sd->controller));
-		json_object_object_add(e, "protocol",
-				       json_object_new_string(sd->protocol));
-		json_object_object_add(e, "location",
-				       json_object_new_int64(sd->location));
-		json_object_object_add(e, "channel",
-				       json_object_new_int64(sd->channel));
-		json_object_object_add(e, "disk",
-				       json_object_new_int64(sd->disk));
-		json_object_object_add(e, "ublk_id",
-				       json_object_new_int64(sd->ublk_id));
-		json_object_object_add(e, "recovered",
-				       json_object_new_boolean(sd->recovered));
-		json_object_object_add(e, "device",
-				       json_object_new_string(sd->device));
-		json_object_object_add(e, "link",
-				       json_object_new_string(sd->link));
-		json_object_object_add(
-			e, "size_bytes",
-			json_object_new_int64((int64_t)sd->size_bytes));
-		json_object_object_add(e, "queues",
-				       json_object_new_int64(sd->queues));
-		json_object_object_add(e, "depth",
-				       json_object_new_int64(sd->depth));
+		json_add_str(e, "controller", sd->controller);
+		json_add_str(e, "protocol", sd->protocol);
+		json_add_int(e, "location", sd->location);
+		json_add_int(e, "channel", sd->channel);
+		json_add_int(e, "disk", sd->disk);
+		json_add_int(e, "ublk_id", sd->ublk_id);
+		json_add_bool(e, "recovered", sd->recovered);
+		json_add_str(e, "device", sd->device);
+		json_add_str(e, "link", sd->link);
+		json_add_int(e, "size_bytes", sd->size_bytes);
+		json_add_int(e, "queues", sd->queues);
+		json_add_int(e, "depth", sd->depth);
 		for (size_t m = 0; m < sd->nr_members; m++)
 			json_object_array_add(
 				mem, json_object_new_string(sd->members[m]));

@@ -32,40 +32,20 @@ static void vlog(const char *level, const char *fmt, va_list ap)
 	fprintf(stderr, "%s\n", line);
 }
 
-void log_error(const char *fmt, ...)
-{
-	va_list ap;
+/* The four levels differ only in their prefix and when they print. */
+#define LOG_FN(name, prefix, when)                                             \
+	void name(const char *fmt, ...)                                        \
+	{                                                                      \
+		va_list ap;                                                    \
+                                                                               \
+		if (!(when))                                                   \
+			return;                                                \
+		va_start(ap, fmt);                                             \
+		vlog(prefix, fmt, ap);                                         \
+		va_end(ap);                                                    \
+	}
 
-	va_start(ap, fmt);
-	vlog("error: ", fmt, ap);
-	va_end(ap);
-}
-
-void log_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog("warning: ", fmt, ap);
-	va_end(ap);
-}
-
-void log_info(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog("", fmt, ap);
-	va_end(ap);
-}
-
-void log_debug(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!log_verbose)
-		return;
-	va_start(ap, fmt);
-	vlog("debug: ", fmt, ap);
-	va_end(ap);
-}
+LOG_FN(log_error, "error: ", true)
+LOG_FN(log_warn, "warning: ", true)
+LOG_FN(log_info, "", true)
+LOG_FN(log_debug, "debug: ", log_verbose)

@@ -88,6 +88,21 @@ int cli_read_config(const char *config, bool json, const struct resolve_ctx *rc,
  */
 int cli_parse_instance(int argc, char **argv, const char *what,
 		       const char **instance, bool *json);
+/* Where a command keeps the shared options (NULL: it has no such one). */
+struct cli_common {
+	const char **instance;	/* -i, --instance */
+	bool *json;		/* -j, --json */
+	struct resolve_ctx *rc; /* --sysfs-root */
+	void (*usage)(FILE *f); /* -h, and any option it does not know */
+};
+/* The cases of a getopt loop that every command shares: 0 when c was a
+ * shared option (set), 1 after -h (usage printed), -CLI_USAGE for an
+ * option nobody knows (usage on stderr). */
+int cli_common_opt(int c, const struct cli_common *co);
+/* The whole getopt loop of a command that has only shared options: 0, 1
+ * after -h, or -CLI_USAGE (as cli_common_opt). */
+int cli_getopt(int argc, char **argv, const char *optstring,
+	       const struct option *longopts, const struct cli_common *co);
 /* Print a json-c object on stdout, pretty, with a newline; frees it. */
 struct json_object;
 int cli_print_json(struct json_object *obj);

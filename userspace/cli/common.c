@@ -150,3 +150,39 @@ int cli_parse_count(const char *opt, const char *arg, unsigned int max,
 	*out = (unsigned int)v;
 	return 0;
 }
+
+int cli_common_opt(int c, const struct cli_common *co)
+{
+	if (c == 'i' && co->instance) {
+		*co->instance = optarg;
+		return 0;
+	}
+	if (c == 'j' && co->json) {
+		*co->json = true;
+		return 0;
+	}
+	if (c == CLI_OPT_SYSFS_ROOT && co->rc) {
+		co->rc->sysfs_root = optarg;
+		return 0;
+	}
+	if (c == 'h') {
+		co->usage(stdout);
+		return 1;
+	}
+	co->usage(stderr);
+	return -CLI_USAGE;
+}
+
+int cli_getopt(int argc, char **argv, const char *optstring,
+	       const struct option *longopts, const struct cli_common *co)
+{
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		ret = cli_common_opt(c, co);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

@@ -59,27 +59,14 @@ static int parse_config_opts(int argc, char **argv, void (*usage)(FILE *),
 		CLI_OPT_SYSFS,
 		CLI_OPT_END,
 	};
-	int c;
+	struct cli_common co = {.json = &o->json, .rc = &o->rc, .usage = usage};
+	int ret;
 
 	memset(o, 0, sizeof(*o));
 	resolve_ctx_default(&o->rc);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			o->json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		case CLI_OPT_SYSFS_ROOT:
-			o->rc.sysfs_root = optarg;
-			break;
-		default:
-			usage(stderr);
-			return -CLI_USAGE;
-		}
-	}
+	ret = cli_getopt(argc, argv, "jh", longopts, &co);
+	if (ret)
+		return ret;
 	if (optind != argc - 1) {
 		cli_error("%s: expected exactly one CONFIG file argument",
 			  argv[0]);
@@ -305,26 +292,14 @@ int cli_resolve(int argc, char **argv)
 	struct resolve_ctx rc;
 	unsigned long long sub = 0;
 	bool json = false;
-	int c, nargs;
+	struct cli_common co = {
+		.json = &json, .rc = &rc, .usage = usage_resolve};
+	int ret, nargs;
 
 	resolve_ctx_default(&rc);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage_resolve(stdout);
-			return CLI_OK;
-		case CLI_OPT_SYSFS_ROOT:
-			rc.sysfs_root = optarg;
-			break;
-		default:
-			usage_resolve(stderr);
-			return CLI_USAGE;
-		}
-	}
+	ret = cli_getopt(argc, argv, "jh", longopts, &co);
+	if (ret)
+		return ret > 0 ? CLI_OK : -ret;
 	nargs = argc - optind;
 	if (nargs < 2 || nargs > 3) {
 		cli_error(

@@ -51,25 +51,14 @@ int cli_features(int argc, char **argv)
 	struct ublk_ctrl ctrl;
 	struct utsname u;
 	bool json = false, ublk_ok;
-	int c, ret, bpf_ops;
+	struct cli_common co = {.json = &json, .usage = usage_features};
+	int ret, bpf_ops;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage_features(stdout);
-			json_object_put(r);
-			json_object_put(names);
-			return CLI_OK;
-		default:
-			usage_features(stderr);
-			json_object_put(r);
-			json_object_put(names);
-			return CLI_USAGE;
-		}
+	ret = cli_getopt(argc, argv, "jh", longopts, &co);
+	if (ret) {
+		json_object_put(r);
+		json_object_put(names);
+		return ret > 0 ? CLI_OK : -ret;
 	}
 	uname(&u);
 	ret = ublk_ctrl_open(&ctrl);

@@ -73,29 +73,16 @@ int cli_load(int argc, char **argv)
 	struct maps m;
 	char err[512] = "";
 	bool json = false;
-	int c, ret = CLI_OK;
+	struct cli_common co = {.instance = &instance,
+				.json = &json,
+				.rc = &rc,
+				.usage = usage_load};
+	int ret;
 
 	resolve_ctx_default(&rc);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			instance = optarg;
-			break;
-		case CLI_OPT_SYSFS_ROOT:
-			rc.sysfs_root = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage_load(stdout);
-			return CLI_OK;
-		default:
-			usage_load(stderr);
-			return CLI_USAGE;
-		}
-	}
+	ret = cli_getopt(argc, argv, "i:jh", longopts, &co);
+	if (ret)
+		return ret > 0 ? CLI_OK : -ret;
 	if (optind != argc - 1) {
 		cli_error("load: expected exactly one CONFIG file argument");
 		usage_load(stderr);
@@ -169,8 +156,11 @@ static int parse_map_lba(int argc, char **argv, struct map_lba_args *a)
 		CLI_OPT_END,
 	};
 	unsigned long long v;
+	struct cli_common co = {.instance = &a->instance,
+				.json = &a->json,
+				.usage = usage_map_lba};
 	struct guid g;
-	int c;
+	int c, ret;
 
 	memset(a, 0, sizeof(*a));
 	a->instance = MAPS_DEFAULT_INSTANCE;
@@ -215,18 +205,10 @@ static int parse_map_lba(int argc, char **argv, struct map_lba_args *a)
 				return -CLI_USAGE;
 			}
 			break;
-		case 'i':
-			a->instance = optarg;
-			break;
-		case 'j':
-			a->json = true;
-			break;
-		case 'h':
-			usage_map_lba(stdout);
-			return 1;
 		default:
-			usage_map_lba(stderr);
-			return -CLI_USAGE;
+			ret = cli_common_opt(c, &co);
+			if (ret)
+				return ret;
 		}
 	}
 	if (!a->have_ctrl || !a->have_lun || !a->have_lba || optind != argc) {

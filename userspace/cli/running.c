@@ -189,25 +189,13 @@ int cli_reload(int argc, char **argv)
 	struct json_object *reply, *v;
 	char line[PATH_MAX + 16], abs[PATH_MAX];
 	bool json = false;
-	int c, ret;
+	struct cli_common co = {
+		.instance = &instance, .json = &json, .usage = usage_reload};
+	int ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			instance = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage_reload(stdout);
-			return CLI_OK;
-		default:
-			usage_reload(stderr);
-			return CLI_USAGE;
-		}
-	}
+	ret = cli_getopt(argc, argv, "i:jh", longopts, &co);
+	if (ret)
+		return ret > 0 ? CLI_OK : -ret;
 	if (argc - optind > 1) {
 		cli_error("reload: at most one CONFIG");
 		return CLI_USAGE;

@@ -195,8 +195,11 @@ static int parse_stats(int argc, char **argv, struct stats_opts *o)
 		CLI_OPT_HELP,
 		CLI_OPT_END,
 	};
+	struct cli_common co = {.instance = &o->instance,
+				.json = &o->json,
+				.usage = usage_stats};
 	unsigned long long v;
-	int c;
+	int c, ret;
 
 	memset(o, 0, sizeof(*o));
 	o->instance = MAPS_DEFAULT_INSTANCE;
@@ -205,9 +208,6 @@ static int parse_stats(int argc, char **argv, struct stats_opts *o)
 	while ((c = getopt_long(argc, argv, "i:l:n:w:jh", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
-		case 'i':
-			o->instance = optarg;
-			break;
 		case 'l':
 			if (o->nr_luns == TARGETS_MAX_FILTERS) {
 				cli_error("--lun: at most %d",
@@ -230,15 +230,10 @@ static int parse_stats(int argc, char **argv, struct stats_opts *o)
 			else
 				o->watch = (double)v;
 			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'h':
-			usage_stats(stdout);
-			return 1;
 		default:
-			usage_stats(stderr);
-			return -CLI_USAGE;
+			ret = cli_common_opt(c, &co);
+			if (ret)
+				return ret;
 		}
 	}
 	if (optind != argc) {

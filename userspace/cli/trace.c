@@ -124,8 +124,10 @@ int cli_trace(int argc, char **argv)
 	struct target_name *names = NULL;
 	struct ring_buffer *rb = NULL;
 	struct trace_run run = {0};
-	int c, nluns = 0, ret = CLI_FAILED;
+	int c, nluns = 0, ret;
 	bool json = false, counted = false;
+	struct cli_common co = {
+		.instance = &instance, .json = &json, .usage = usage_trace};
 	struct maps m;
 	char err[512];
 
@@ -133,9 +135,6 @@ int cli_trace(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "i:l:c:d:jh", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
-		case 'i':
-			instance = optarg;
-			break;
 		case 'l':
 			if (nluns == TARGETS_MAX_FILTERS) {
 				cli_error("--lun: at most %d",
@@ -154,21 +153,17 @@ int cli_trace(int argc, char **argv)
 					  &duration))
 				return CLI_USAGE;
 			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage_trace(stdout);
-			return CLI_OK;
 		default:
-			usage_trace(stderr);
-			return CLI_USAGE;
+			ret = cli_common_opt(c, &co);
+			if (ret)
+				return ret > 0 ? CLI_OK : -ret;
 		}
 	}
 	if (optind != argc) {
 		cli_error("trace: unexpected argument '%s'", argv[optind]);
 		return CLI_USAGE;
 	}
+	ret = CLI_FAILED; /* until the events flowed */
 	if (maps_open(instance, &m, err, sizeof(err))) {
 		cli_error("trace: %s", err);
 		return CLI_FAILED;

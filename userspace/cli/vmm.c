@@ -92,7 +92,11 @@ static int parse_vmm_opts(int argc, char **argv, struct vmm_opts *o)
 		CLI_OPT_HELP,
 		CLI_OPT_END,
 	};
-	int c;
+	struct cli_common co = {.instance = &o->instance,
+				.json = &o->json,
+				.rc = &o->rc,
+				.usage = usage_vmm};
+	int c, ret;
 
 	memset(o, 0, sizeof(*o));
 	o->driver = "host_device";
@@ -116,9 +120,6 @@ static int parse_vmm_opts(int argc, char **argv, struct vmm_opts *o)
 				return -CLI_USAGE;
 			}
 			o->has_vmm = true;
-			break;
-		case 'j':
-			o->json = true;
 			break;
 		case 'p':
 			if (vmm_check_template(optarg))
@@ -146,18 +147,10 @@ static int parse_vmm_opts(int argc, char **argv, struct vmm_opts *o)
 			}
 			o->aio = optarg;
 			break;
-		case 'i':
-			o->instance = optarg;
-			break;
-		case CLI_OPT_SYSFS_ROOT:
-			o->rc.sysfs_root = optarg;
-			break;
-		case 'h':
-			usage_vmm(stdout);
-			return 1;
 		default:
-			usage_vmm(stderr);
-			return -CLI_USAGE;
+			ret = cli_common_opt(c, &co);
+			if (ret)
+				return ret;
 		}
 	}
 	if (!o->has_vmm) {

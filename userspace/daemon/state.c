@@ -184,6 +184,16 @@ static int64_t jint(struct json_object *o, const char *k, int64_t dflt)
 		       : dflt;
 }
 
+/* The array at key k of o and its length (0 when there is none). */
+static size_t jarray(struct json_object *o, const char *k,
+		     struct json_object **arr)
+{
+	return json_object_object_get_ex(o, k, arr) &&
+			       json_object_is_type(*arr, json_type_array)
+		       ? json_object_array_length(*arr)
+		       : 0;
+}
+
 static int read_disk(struct json_object *e, struct state_disk *sd)
 {
 	struct json_object *mem;
@@ -201,10 +211,7 @@ static int read_disk(struct json_object *e, struct state_disk *sd)
 	sd->size_bytes = (uint64_t)jint(e, "size_bytes", 0);
 	sd->queues = (uint32_t)jint(e, "queues", 0);
 	sd->depth = (uint32_t)jint(e, "depth", 0);
-	n = json_object_object_get_ex(e, "members", &mem) &&
-			    json_object_is_type(mem, json_type_array)
-		    ? json_object_array_length(mem)
-		    : 0;
+	n = jarray(e, "members", &mem);
 	sd->members = calloc(n ? n : 1, sizeof(*sd->members));
 	if (!sd->members)
 		return -ENOMEM;
@@ -248,10 +255,7 @@ int state_read(const char *instance, struct state *st)
 	st->tracing = jint(o, "tracing", 0) != 0;
 	st->recovery = jint(o, "recovery", 0) != 0;
 	st->ublk_features = (uint64_t)jint(o, "ublk_features", 0);
-	n = json_object_object_get_ex(o, "disks", &disks) &&
-			    json_object_is_type(disks, json_type_array)
-		    ? json_object_array_length(disks)
-		    : 0;
+	n = jarray(o, "disks", &disks);
 	st->disks = calloc(n ? n : 1, sizeof(*st->disks));
 	if (!st->disks)
 		ret = -ENOMEM;

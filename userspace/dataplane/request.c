@@ -31,10 +31,14 @@ static void issued(struct queue *q, unsigned int tag)
 		queue_commit(q, tag, t->result);
 }
 
-/* One more member SQE for tag, or the request fails with -EIO. */
-static struct io_uring_sqe *member_sqe(struct queue *q, struct blkx_tag *t)
+/* One more member SQE for t at dev_sector, or NULL with the request
+ * failing -EIO: the ring is full, or dev_sector is ~0 (outside the member,
+ * blkx_member_sector()). */
+static struct io_uring_sqe *member_sqe(struct queue *q, struct blkx_tag *t,
+				       uint64_t dev_sector)
 {
-	struct io_uring_sqe *sqe = queue_get_sqe(q);
+	struct io_uring_sqe *sqe =
+		dev_sector == ~0ULL ? NULL : queue_get_sqe(q);
 
 	if (sqe)
 		t->pending++;
@@ -66,13 +70,8 @@ static void serve_rw(struct queue *q, unsigned int tag,
 		uint64_t dev_sector = blkx_member_sector(
 			&ld->members[segs[i].member], &segs[i]);
 		uint64_t boff = segs[i].req_offset << BLKX_SECTOR_SHIFT;
-		struct io_uring_sqe *sqe;
+		struct io_uring_sqe *sqe = member_sqe(q, t, dev_sector);
 
-		if (dev_sector == ~0ULL) {
-			t->result = -EIO;
-			break;
-		}
-		sqe = member_sqe(q, t);
 		if (!sqe)
 			break;
 		/* zero copy: an offset into the registered request buffer,
@@ -92,7 +91,7 @@ static void serve_flush(struct queue *q, unsigned int tag)
 	struct blkx_tag *t = &q->tags[tag];
 
 	for (int m = 0; m < q->ld->nr_members; m++) {
-		struct io_uring_sqe *sqe = member_sqe(q, t);
+		struct io_uring_sqe *sqe = member_sqe(q, t, 0);
 
 		if (!sqe)
 			break;
@@ -128,11 +127,7 @@ static void serve_zero(struct queue *q, unsigned int tag,
 			len > 0xffffffffULL
 				? ~0ULL
 				: blkx_member_sector(&ld->members[m], &ext);
-		if (dev_sector == ~0ULL) {
-			t->result = -EIO;
-			break;
-		}
-		sqe = member_sqe(q, t);
+		sqe = member_sqe(q, t, dev_sector);
 		if (!sqe)
 			break;
 		blkx_prep_member_zero(sqe, tag, (unsigned int)m, t->op,

@@ -59,9 +59,7 @@ static int *pin_fd(struct maps *m, size_t i)
 	return (int *)((char *)m + pins[i].fd_off);
 }
 
-static void errf(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t len, const char *fmt, ...)
+void maps_errf(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -116,16 +114,17 @@ static int ensure_bpffs(char *err, size_t errlen)
 	if (!statfs(root, &sfs) && (unsigned long)sfs.f_type == BPF_FS_MAGIC)
 		return 0;
 	if (strcmp(root, "/sys/fs/bpf")) {
-		errf(err, errlen, "%s is not a bpffs mount (BLKXLATE_BPFFS)",
-		     root);
+		maps_errf(err, errlen,
+			  "%s is not a bpffs mount (BLKXLATE_BPFFS)", root);
 		return -ENOTDIR;
 	}
 	if (mount("bpf", root, "bpf", 0, "mode=0700")) {
 		int e = errno;
 
-		errf(err, errlen,
-		     "bpffs is not mounted on %s and mounting it failed: %s",
-		     root, strerror(e));
+		maps_errf(
+			err, errlen,
+			"bpffs is not mounted on %s and mounting it failed: %s",
+			root, strerror(e));
 		return -e;
 	}
 	return 0;
@@ -194,9 +193,9 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 	init_fds(m);
 	ret = maps_instance_dir(instance, m->dir, sizeof(m->dir));
 	if (ret) {
-		errf(err, errlen,
-		     "invalid instance name '%s' (1-32 of [A-Za-z0-9_-])",
-		     instance);
+		maps_errf(err, errlen,
+			  "invalid instance name '%s' (1-32 of [A-Za-z0-9_-])",
+			  instance);
 		return ret;
 	}
 	ret = ensure_bpffs(err, errlen);
@@ -207,14 +206,15 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 	if (!ret)
 		ret = mkdir_0700(m->dir);
 	if (ret) {
-		errf(err, errlen, "cannot create %s: %s", m->dir,
-		     strerror(-ret));
+		maps_errf(err, errlen, "cannot create %s: %s", m->dir,
+			  strerror(-ret));
 		return ret;
 	}
 	if (!dir_is_empty(m->dir)) {
-		errf(err, errlen,
-		     "instance '%s' is already loaded (%s); unload it first",
-		     instance, m->dir);
+		maps_errf(
+			err, errlen,
+			"instance '%s' is already loaded (%s); unload it first",
+			instance, m->dir);
 		return -EEXIST;
 	}
 
@@ -222,7 +222,8 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 	m->skel = remap_bpf__open_opts(&opts);
 	if (!m->skel) {
 		ret = -errno;
-		errf(err, errlen, "opening the BPF object: %s", strerror(-ret));
+		maps_errf(err, errlen, "opening the BPF object: %s",
+			  strerror(-ret));
 		goto fail;
 	}
 	slots = maps_slots_for(p->nr_disks, p->nr_members);
@@ -234,9 +235,10 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 	if (!ret)
 		ret = remap_bpf__load(m->skel);
 	if (ret) {
-		errf(err, errlen,
-		     "loading the BPF maps and remap program: %s (is this root with BPF enabled?)",
-		     strerror(-ret));
+		maps_errf(
+			err, errlen,
+			"loading the BPF maps and remap program: %s (is this root with BPF enabled?)",
+			strerror(-ret));
 		goto fail;
 	}
 	ret = dup_map_fds(m);
@@ -247,7 +249,8 @@ int maps_create(const char *instance, const struct plan *p, struct maps *m,
 	snprintf(prog_pin, sizeof(prog_pin), "%s/%s", m->dir, MAPS_PROG_PIN);
 	ret = bpf_program__pin(m->skel->progs.blkx_map_lba, prog_pin);
 	if (ret) {
-		errf(err, errlen, "pinning %s: %s", prog_pin, strerror(-ret));
+		maps_errf(err, errlen, "pinning %s: %s", prog_pin,
+			  strerror(-ret));
 		goto fail;
 	}
 	return 0;
@@ -264,7 +267,7 @@ int maps_open(const char *instance, struct maps *m, char *err, size_t errlen)
 	init_fds(m);
 	ret = maps_instance_dir(instance, m->dir, sizeof(m->dir));
 	if (ret) {
-		errf(err, errlen, "invalid instance name '%s'", instance);
+		maps_errf(err, errlen, "invalid instance name '%s'", instance);
 		return ret;
 	}
 	for (size_t i = 0; i < NR_PINS; i++) {
@@ -275,12 +278,13 @@ int maps_open(const char *instance, struct maps *m, char *err, size_t errlen)
 		if (*pin_fd(m, i) < 0) {
 			ret = -errno;
 			if (ret == -ENOENT)
-				errf(err, errlen,
-				     "instance '%s' is not loaded (no %s); run 'blkxlate load CONFIG' first",
-				     instance, path);
+				maps_errf(
+					err, errlen,
+					"instance '%s' is not loaded (no %s); run 'blkxlate load CONFIG' first",
+					instance, path);
 			else
-				errf(err, errlen, "opening %s: %s", path,
-				     strerror(-ret));
+				maps_errf(err, errlen, "opening %s: %s", path,
+					  strerror(-ret));
 			maps_close(m);
 			return ret;
 		}
@@ -307,7 +311,7 @@ int maps_destroy(const char *instance, char *err, size_t errlen)
 
 	ret = maps_instance_dir(instance, dir, sizeof(dir));
 	if (ret) {
-		errf(err, errlen, "invalid instance name '%s'", instance);
+		maps_errf(err, errlen, "invalid instance name '%s'", instance);
 		return ret;
 	}
 	for (size_t i = 0; i < NR_PINS; i++) {
@@ -318,19 +322,19 @@ int maps_destroy(const char *instance, char *err, size_t errlen)
 			found++;
 		else if (errno != ENOENT) {
 			ret = -errno;
-			errf(err, errlen, "removing %s: %s", path,
-			     strerror(errno));
+			maps_errf(err, errlen, "removing %s: %s", path,
+				  strerror(errno));
 		}
 	}
 	if (rmdir(dir) && errno != ENOENT) {
 		if (!ret) {
 			ret = -errno;
-			errf(err, errlen,
-			     "removing %s: %s (unknown pins left there?)", dir,
-			     strerror(errno));
+			maps_errf(err, errlen,
+				  "removing %s: %s (unknown pins left there?)",
+				  dir, strerror(errno));
 		}
 	} else if (!found && !ret) {
-		errf(err, errlen, "instance '%s' is not loaded", instance);
+		maps_errf(err, errlen, "instance '%s' is not loaded", instance);
 		return -ENOENT;
 	}
 	return ret;

@@ -73,6 +73,10 @@ static inline unsigned int maps_io_hist_entries(struct maps_slots s)
 	return (s.disks + s.members) * BLKX_NR_TOPS;
 }
 
+/* snprintf into a caller's error buffer (err may be NULL). */
+void maps_errf(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* The slots an instance's maps were made with (meta). 0 or -errno. */
 int maps_slots_get(const struct maps *m, struct maps_slots *s);
 

@@ -9,25 +9,11 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
-
-static void errf(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 static int put(int fd, const void *key, const void *val, __u64 flags)
 {
@@ -71,14 +57,14 @@ int program_plan(const struct maps *m, const struct plan *p, char *err,
 		if (!ret)
 			ret = put(m->luns_fd, &d->key, &lun, BPF_NOEXIST);
 		if (ret) {
-			errf(err, errlen, "programming disk %zu: %s", i,
-			     strerror(-ret));
+			maps_errf(err, errlen, "programming disk %zu: %s", i,
+				  strerror(-ret));
 			return ret;
 		}
 	}
 	ret = put(m->meta_fd, &zero, &meta, BPF_ANY);
 	if (ret)
-		errf(err, errlen, "programming meta: %s", strerror(-ret));
+		maps_errf(err, errlen, "programming meta: %s", strerror(-ret));
 	return ret;
 }
 

@@ -109,6 +109,10 @@ int cli_print_json(struct json_object *obj);
 /* Parse an unsigned integer argument; 0 or -EINVAL with an error shown. */
 int cli_parse_u64(const char *opt, const char *arg, unsigned long long max,
 		  unsigned long long *out);
+/* One of choices (NULL-terminated) into *out, or -EINVAL with "OPT: 'ARG' is
+ * not a, b or c" shown. */
+int cli_parse_choice(const char *opt, const char *arg,
+		     const char *const *choices, const char **out);
 /* The same for a count 1..max. */
 int cli_parse_count(const char *opt, const char *arg, unsigned int max,
 		    unsigned int *out);

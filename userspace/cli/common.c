@@ -186,3 +186,28 @@ int cli_getopt(int argc, char **argv, const char *optstring,
 	}
 	return 0;
 }
+
+int cli_parse_choice(const char *opt, const char *arg,
+		     const char *const *choices, const char **out)
+{
+	char list[256] = "";
+	size_t n = 0;
+
+	for (; choices[n]; n++) {
+		if (!strcmp(arg, choices[n])) {
+			*out = choices[n];
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(list);
+
+		snprintf(list + len, sizeof(list) - len, "%s%s",
+			 !i	     ? ""
+			 : i + 1 < n ? ", "
+				     : " or ",
+			 choices[i]);
+	}
+	cli_error("%s: '%s' is not %s", opt, arg, list);
+	return -EINVAL;
+}

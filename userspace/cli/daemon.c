@@ -35,7 +35,7 @@ enum {
 	OPT_RECOVER
 };
 
-static void usage_daemon(FILE *f, const char *cmd)
+static void usage_serve(FILE *f, const char *cmd)
 {
 	fprintf(f,
 		"Usage: blkxlate %s [OPTIONS] CONFIG\n"
@@ -64,6 +64,16 @@ static void usage_daemon(FILE *f, const char *cmd)
 		BLKX_MAX_QUEUES, LUN_DEFAULT_DEPTH);
 }
 
+static void usage_daemon(FILE *f)
+{
+	usage_serve(f, "daemon");
+}
+
+static void usage_up(FILE *f)
+{
+	usage_serve(f, "up");
+}
+
 static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 {
 	static const struct option longopts[] = {
@@ -79,7 +89,12 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		CLI_OPT_HELP,
 		CLI_OPT_END,
 	};
-	int c;
+	static const char *const dataplanes[] = {"auto", "bpf", "user", NULL};
+	struct cli_common co = {.instance = &o->instance,
+				.rc = &o->rc,
+				.usage = strcmp(argv[0], "up") ? usage_daemon
+							       : usage_up};
+	int c, ret;
 
 	memset(o, 0, sizeof(*o));
 	o->instance = MAPS_DEFAULT_INSTANCE;
@@ -88,9 +103,6 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "i:q:d:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'i':
-			o->instance = optarg;
-			break;
 		case 'q':
 			if (cli_parse_count("--queues", optarg, BLKX_MAX_QUEUES,
 					    &o->nr_queues))
@@ -114,31 +126,21 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 			o->recover = true;
 			break;
 		case OPT_DATAPLANE:
-			if (strcmp(optarg, "auto") && strcmp(optarg, "bpf") &&
-			    strcmp(optarg, "user")) {
-				cli_error(
-					"--dataplane: '%s' is not auto, bpf or user",
-					optarg);
+			if (cli_parse_choice("--dataplane", optarg, dataplanes,
+					     &o->dataplane))
 				return -CLI_USAGE;
-			}
-			o->dataplane = optarg;
 			break;
-		case CLI_OPT_SYSFS_ROOT:
-			o->rc.sysfs_root = optarg;
-			break;
-		case 'h':
-			usage_daemon(stdout, argv[0]);
-			return 1;
 		default:
-			usage_daemon(stderr, argv[0]);
-			return -CLI_USAGE;
+			ret = cli_common_opt(c, &co);
+			if (ret)
+				return ret;
 		}
 	}
 	if (!o->config && optind == argc - 1)
 		o->config = argv[optind++];
 	if (!o->config || optind != argc) {
 		cli_error("%s: expected one CONFIG file", argv[0]);
-		usage_daemon(stderr, argv[0]);
+		co.usage(stderr);
 		return -CLI_USAGE;
 	}
 	if (maps_instance_dir(o->instance, (char[PATH_MAX]){0}, PATH_MAX)) {

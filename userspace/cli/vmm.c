@@ -92,6 +92,9 @@ static int parse_vmm_opts(int argc, char **argv, struct vmm_opts *o)
 		CLI_OPT_HELP,
 		CLI_OPT_END,
 	};
+	static const char *const drivers[] = {"host_device", "file", NULL};
+	static const char *const aios[] = {"native", "io_uring", "threads",
+					   NULL};
 	struct cli_common co = {.instance = &o->instance,
 				.json = &o->json,
 				.rc = &o->rc,
@@ -127,25 +130,13 @@ static int parse_vmm_opts(int argc, char **argv, struct vmm_opts *o)
 			o->path_template = optarg;
 			break;
 		case OPT_DRIVER:
-			if (strcmp(optarg, "host_device") &&
-			    strcmp(optarg, "file")) {
-				cli_error(
-					"--driver: '%s' is not host_device or file",
-					optarg);
+			if (cli_parse_choice("--driver", optarg, drivers,
+					     &o->driver))
 				return -CLI_USAGE;
-			}
-			o->driver = optarg;
 			break;
 		case OPT_AIO:
-			if (strcmp(optarg, "native") &&
-			    strcmp(optarg, "io_uring") &&
-			    strcmp(optarg, "threads")) {
-				cli_error(
-					"--aio: '%s' is not native, io_uring or threads",
-					optarg);
+			if (cli_parse_choice("--aio", optarg, aios, &o->aio))
 				return -CLI_USAGE;
-			}
-			o->aio = optarg;
 			break;
 		default:
 			ret = cli_common_opt(c, &co);

@@ -18,6 +18,16 @@
 #include "daemon/reload_plan.h"
 #include "pins/program.h"
 
+/* An added LUN could not be served; nothing was changed. */
+static int attach_failed(struct error_obj *err, const struct plan_disk *pd,
+			 const char *what, int ret, const char *hint)
+{
+	error_set(err, "StorageAttachDiskFailed", pd->lun->path,
+		  "cannot %s LUN %u of %s: %s (nothing was changed%s)", what,
+		  pd->key.location, pd->key.controller, strerror(-ret), hint);
+	return ret;
+}
+
 /* Phase 1: acquire what every added LUN needs; nothing shows yet. */
 static int acquire(const struct reload_env *re, struct plan *np,
 		   struct reload_change *c, struct error_obj *err)
@@ -36,14 +46,9 @@ static int acquire(const struct reload_env *re, struct plan *np,
 		ret = program_disk(re->maps, &re->sv->slots, pd, c->slot[i]);
 		if (!ret)
 			ret = lun_prepare(l, re->lun_env, pd, c->slot[i], -1);
-		if (ret) {
-			error_set(
-				err, "StorageAttachDiskFailed", pd->lun->path,
-				"cannot serve LUN %u of %s: %s (nothing was changed; see the log)",
-				pd->key.location, pd->key.controller,
-				strerror(-ret));
-			return ret;
-		}
+		if (ret)
+			return attach_failed(err, pd, "serve", ret,
+					     "; see the log");
 	}
 	return 0;
 }
@@ -80,21 +85,13 @@ static int commit(const struct reload_env *re, struct plan *np,
 			continue;
 		ret = lun_start(c->added[i], re->lun_env);
 		if (ret) {
-			error_set(
-				err, "StorageAttachDiskFailed", pd->lun->path,
-				"cannot start LUN %u of %s: %s (nothing was changed)",
-				pd->key.location, pd->key.controller,
-				strerror(-ret));
-			return ret;
+			return attach_failed(err, pd, "start", ret, "");
 		}
 		ret = program_lun_add(re->maps, pd, c->slot[i]);
 		if (ret) {
-			error_set(
-				err, "StorageAttachDiskFailed", pd->lun->path,
-				"cannot add LUN %u of %s to the pinned luns map: %s (nothing was changed)",
-				pd->key.location, pd->key.controller,
-				strerror(-ret));
-			return ret;
+			return attach_failed(
+				err, pd, "register", ret,
+				"; the pinned luns map refused it");
 		}
 	}
 	for (size_t i = 0; re->tracing && i < np->nr_disks; i++)

@@ -40,6 +40,13 @@ int queue_map_iods(struct queue *q)
 	return 0;
 }
 
+void queue_unmap_iods(struct queue *q)
+{
+	if (q->iods)
+		munmap((void *)q->iods, q->iods_len);
+	q->iods = NULL;
+}
+
 int queue_register_files(struct queue *q, struct io_uring *ring)
 {
 	struct ldisk *ld = q->ld;

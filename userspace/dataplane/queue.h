@@ -107,6 +107,7 @@ int queue_fetch_all(struct queue *q);
 int queue_commit(struct queue *q, unsigned int tag, int32_t res);
 /* Map the driver's request descriptors of this queue. */
 int queue_map_iods(struct queue *q);
+void queue_unmap_iods(struct queue *q);
 /* The fixed files: [0] = /dev/ublkcN, [1..n] = the members. */
 int queue_register_files(struct queue *q, struct io_uring *ring);
 /* true while the queue still has work: commands with the kernel or

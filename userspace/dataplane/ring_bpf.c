@@ -195,9 +195,7 @@ static void ring_bpf_teardown(struct queue *q)
 	free(b);
 	q->ring_priv = NULL;
 	rawring_exit(&q->raw);
-	if (q->iods)
-		munmap((void *)q->iods, q->iods_len);
-	q->iods = NULL;
+	queue_unmap_iods(q);
 }
 
 const struct ring_ops ring_bpf_ops = {

@@ -116,9 +116,7 @@ static void ring_user_teardown(struct queue *q)
 	if (q->ring.ring_fd >= 0)
 		io_uring_queue_exit(&q->ring);
 	q->ring.ring_fd = -1;
-	if (q->iods)
-		munmap((void *)q->iods, q->iods_len);
-	q->iods = NULL;
+	queue_unmap_iods(q);
 	if (q->bufs)
 		for (unsigned int t = 0; t < q->depth; t++)
 			free(q->bufs[t]);

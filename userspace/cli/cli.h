@@ -94,13 +94,17 @@ struct cli_common {
 	bool *json;		/* -j, --json */
 	struct resolve_ctx *rc; /* --sysfs-root */
 	void (*usage)(FILE *f); /* -h, and any option it does not know */
+	/* the command's own options: 0 taken, -CLI_USAGE refused (the error
+	 * shown), 1 not one of its own */
+	int (*own)(int c, void *ctx);
+	void *ctx;
 };
 /* The cases of a getopt loop that every command shares: 0 when c was a
  * shared option (set), 1 after -h (usage printed), -CLI_USAGE for an
  * option nobody knows (usage on stderr). */
 int cli_common_opt(int c, const struct cli_common *co);
-/* The whole getopt loop of a command that has only shared options: 0, 1
- * after -h, or -CLI_USAGE (as cli_common_opt). */
+/* The whole getopt loop of a command: its own options through co->own,
+ * then the shared ones.  0, 1 after -h, or -CLI_USAGE. */
 int cli_getopt(int argc, char **argv, const char *optstring,
 	       const struct option *longopts, const struct cli_common *co);
 /* Print a json-c object on stdout, pretty, with a newline; frees it. */

@@ -180,7 +180,11 @@ int cli_getopt(int argc, char **argv, const char *optstring,
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
-		ret = cli_common_opt(c, co);
+		ret = co->own ? co->own(c, co->ctx) : 1;
+		if (ret < 0)
+			return ret;
+		if (ret > 0)
+			ret = cli_common_opt(c, co);
 		if (ret)
 			return ret;
 	}

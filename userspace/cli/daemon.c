@@ -74,6 +74,46 @@ static void usage_up(FILE *f)
 	usage_serve(f, "up");
 }
 
+/* The options of daemon and up that no other command has (cli_common.own). */
+static int daemon_own_opt(int c, void *ctx)
+{
+	struct daemon_opts *o = ctx;
+	static const char *const dataplanes[] = {"auto", "bpf", "user", NULL};
+
+	switch (c) {
+	case 'q':
+		if (cli_parse_count("--queues", optarg, BLKX_MAX_QUEUES,
+				    &o->nr_queues))
+			return -CLI_USAGE;
+		break;
+	case 'd':
+		if (cli_parse_count("--depth", optarg, BLKX_MAX_QUEUE_DEPTH,
+				    &o->depth))
+			return -CLI_USAGE;
+		break;
+	case OPT_CONFIG:
+		o->config = optarg;
+		break;
+	case OPT_NO_TRACING:
+		o->no_tracing = true;
+		break;
+	case OPT_NO_RECOVERY:
+		o->no_recovery = true;
+		break;
+	case OPT_RECOVER:
+		o->recover = true;
+		break;
+	case OPT_DATAPLANE:
+		if (cli_parse_choice("--dataplane", optarg, dataplanes,
+				     &o->dataplane))
+			return -CLI_USAGE;
+		break;
+	default:
+		return 1;
+	}
+	return 0;
+}
+
 static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 {
 	static const struct option longopts[] = {
@@ -89,53 +129,21 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		CLI_OPT_HELP,
 		CLI_OPT_END,
 	};
-	static const char *const dataplanes[] = {"auto", "bpf", "user", NULL};
 	struct cli_common co = {.instance = &o->instance,
 				.rc = &o->rc,
+				.own = daemon_own_opt,
+				.ctx = o,
 				.usage = strcmp(argv[0], "up") ? usage_daemon
 							       : usage_up};
-	int c, ret;
+	int ret;
 
 	memset(o, 0, sizeof(*o));
 	o->instance = MAPS_DEFAULT_INSTANCE;
 	o->ready_fd = -1;
 	resolve_ctx_default(&o->rc);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:q:d:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'q':
-			if (cli_parse_count("--queues", optarg, BLKX_MAX_QUEUES,
-					    &o->nr_queues))
-				return -CLI_USAGE;
-			break;
-		case 'd':
-			if (cli_parse_count("--depth", optarg,
-					    BLKX_MAX_QUEUE_DEPTH, &o->depth))
-				return -CLI_USAGE;
-			break;
-		case OPT_CONFIG:
-			o->config = optarg;
-			break;
-		case OPT_NO_TRACING:
-			o->no_tracing = true;
-			break;
-		case OPT_NO_RECOVERY:
-			o->no_recovery = true;
-			break;
-		case OPT_RECOVER:
-			o->recover = true;
-			break;
-		case OPT_DATAPLANE:
-			if (cli_parse_choice("--dataplane", optarg, dataplanes,
-					     &o->dataplane))
-				return -CLI_USAGE;
-			break;
-		default:
-			ret = cli_common_opt(c, &co);
-			if (ret)
-				return ret;
-		}
-	}
+	ret = cli_getopt(argc, argv, "i:q:d:h", longopts, &co);
+	if (ret)
+		return ret;
 	if (!o->config && optind == argc - 1)
 		o->config = argv[optind++];
 	if (!o->config || optind != argc) {

@@ -142,6 +142,54 @@ struct map_lba_args {
 	bool json, have_ctrl, have_lun, have_lba;
 };
 
+/* The options of map-lba that no other command has (cli_common.own). */
+static int map_lba_own_opt(int c, void *ctx)
+{
+	struct map_lba_args *a = ctx;
+	unsigned long long v;
+	struct guid g;
+
+	switch (c) {
+	case 'c':
+		if (guid_parse(optarg, &g)) {
+			cli_error(
+				"--controller: '%s' is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+				optarg);
+			return -CLI_USAGE;
+		}
+		guid_format(&g, a->key.controller);
+		a->have_ctrl = true;
+		break;
+	case 'l':
+		if (cli_parse_u64("--lun", optarg, UINT32_MAX, &v))
+			return -CLI_USAGE;
+		a->key.location = (__u32)v;
+		a->have_lun = true;
+		break;
+	case OPT_CHANNEL:
+		if (cli_parse_u64("--channel", optarg, 1, &v))
+			return -CLI_USAGE;
+		a->key.channel = (__u32)v;
+		break;
+	case 'a':
+		if (cli_parse_u64("--lba", optarg, UINT64_MAX >> 12, &a->lba))
+			return -CLI_USAGE;
+		a->have_lba = true;
+		break;
+	case 'n':
+		if (cli_parse_u64("--sectors", optarg, UINT32_MAX, &a->count))
+			return -CLI_USAGE;
+		if (!a->count) {
+			cli_error("--sectors: must be at least 1");
+			return -CLI_USAGE;
+		}
+		break;
+	default:
+		return 1;
+	}
+	return 0;
+}
+
 static int parse_map_lba(int argc, char **argv, struct map_lba_args *a)
 {
 	static const struct option longopts[] = {
@@ -155,62 +203,19 @@ static int parse_map_lba(int argc, char **argv, struct map_lba_args *a)
 		CLI_OPT_HELP,
 		CLI_OPT_END,
 	};
-	unsigned long long v;
 	struct cli_common co = {.instance = &a->instance,
 				.json = &a->json,
+				.own = map_lba_own_opt,
+				.ctx = a,
 				.usage = usage_map_lba};
-	struct guid g;
-	int c, ret;
+	int ret;
 
 	memset(a, 0, sizeof(*a));
 	a->instance = MAPS_DEFAULT_INSTANCE;
 	a->count = 1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:l:a:n:i:jh", longopts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'c':
-			if (guid_parse(optarg, &g)) {
-				cli_error(
-					"--controller: '%s' is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-					optarg);
-				return -CLI_USAGE;
-			}
-			guid_format(&g, a->key.controller);
-			a->have_ctrl = true;
-			break;
-		case 'l':
-			if (cli_parse_u64("--lun", optarg, UINT32_MAX, &v))
-				return -CLI_USAGE;
-			a->key.location = (__u32)v;
-			a->have_lun = true;
-			break;
-		case OPT_CHANNEL:
-			if (cli_parse_u64("--channel", optarg, 1, &v))
-				return -CLI_USAGE;
-			a->key.channel = (__u32)v;
-			break;
-		case 'a':
-			if (cli_parse_u64("--lba", optarg, UINT64_MAX >> 12,
-					  &a->lba))
-				return -CLI_USAGE;
-			a->have_lba = true;
-			break;
-		case 'n':
-			if (cli_parse_u64("--sectors", optarg, UINT32_MAX,
-					  &a->count))
-				return -CLI_USAGE;
-			if (!a->count) {
-				cli_error("--sectors: must be at least 1");
-				return -CLI_USAGE;
-			}
-			break;
-		default:
-			ret = cli_common_opt(c, &co);
-			if (ret)
-				return ret;
-		}
-	}
+	ret = cli_getopt(argc, argv, "c:l:a:n:i:jh", longopts, &co);
+	if (ret)
+		return ret;
 	if (!a->have_ctrl || !a->have_lun || !a->have_lba || optind != argc) {
 		cli_error(
 			"map-lba: --controller, --lun and --lba are required%s",

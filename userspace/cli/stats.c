@@ -184,6 +184,40 @@ struct stats_opts {
 	bool json;
 };
 
+/* The options of stats that no other command has (cli_common.own). */
+static int stats_own_opt(int c, void *ctx)
+{
+	struct stats_opts *o = ctx;
+	unsigned long long v;
+
+	switch (c) {
+	case 'l':
+		if (o->nr_luns == TARGETS_MAX_FILTERS) {
+			cli_error("--lun: at most %d", TARGETS_MAX_FILTERS);
+			return -CLI_USAGE;
+		}
+		o->luns[o->nr_luns++] = optarg;
+		break;
+	case 'n':
+	case 'w':
+		if (cli_parse_u64(c == 'n' ? "--interval" : "--watch", optarg,
+				  3600, &v) ||
+		    !v) {
+			cli_error("%s: must be 1..3600 seconds",
+				  c == 'n' ? "--interval" : "--watch");
+			return -CLI_USAGE;
+		}
+		if (c == 'n')
+			o->interval = (double)v;
+		else
+			o->watch = (double)v;
+		break;
+	default:
+		return 1;
+	}
+	return 0;
+}
+
 static int parse_stats(int argc, char **argv, struct stats_opts *o)
 {
 	static const struct option longopts[] = {
@@ -197,45 +231,17 @@ static int parse_stats(int argc, char **argv, struct stats_opts *o)
 	};
 	struct cli_common co = {.instance = &o->instance,
 				.json = &o->json,
+				.own = stats_own_opt,
+				.ctx = o,
 				.usage = usage_stats};
-	unsigned long long v;
-	int c, ret;
+	int ret;
 
 	memset(o, 0, sizeof(*o));
 	o->instance = MAPS_DEFAULT_INSTANCE;
 	o->interval = 1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:l:n:w:jh", longopts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'l':
-			if (o->nr_luns == TARGETS_MAX_FILTERS) {
-				cli_error("--lun: at most %d",
-					  TARGETS_MAX_FILTERS);
-				return -CLI_USAGE;
-			}
-			o->luns[o->nr_luns++] = optarg;
-			break;
-		case 'n':
-		case 'w':
-			if (cli_parse_u64(c == 'n' ? "--interval" : "--watch",
-					  optarg, 3600, &v) ||
-			    !v) {
-				cli_error("%s: must be 1..3600 seconds",
-					  c == 'n' ? "--interval" : "--watch");
-				return -CLI_USAGE;
-			}
-			if (c == 'n')
-				o->interval = (double)v;
-			else
-				o->watch = (double)v;
-			break;
-		default:
-			ret = cli_common_opt(c, &co);
-			if (ret)
-				return ret;
-		}
-	}
+	ret = cli_getopt(argc, argv, "i:l:n:w:jh", longopts, &co);
+	if (ret)
+		return ret;
 	if (optind != argc) {
 		cli_error("stats: unexpected argument '%s'", argv[optind]);
 		return -CLI_USAGE;

@@ -79,6 +79,47 @@ static void usage_vmm(FILE *f)
 
 enum { OPT_DRIVER = 256, OPT_AIO };
 
+/* The options of vmm-args that no other command has (cli_common.own). */
+static int vmm_own_opt(int c, void *ctx)
+{
+	struct vmm_opts *o = ctx;
+	static const char *const drivers[] = {"host_device", "file", NULL};
+	static const char *const aios[] = {"native", "io_uring", "threads",
+					   NULL};
+
+	switch (c) {
+	case 'm':
+		if (!strcmp(optarg, "qemu")) {
+			o->vmm = VMM_QEMU;
+		} else if (!strcmp(optarg, "cloud-hypervisor") ||
+			   !strcmp(optarg, "ch")) {
+			o->vmm = VMM_CLOUD_HYPERVISOR;
+		} else {
+			cli_error("--vmm: '%s' is not qemu or cloud-hypervisor",
+				  optarg);
+			return -CLI_USAGE;
+		}
+		o->has_vmm = true;
+		break;
+	case 'p':
+		if (vmm_check_template(optarg))
+			return -CLI_USAGE;
+		o->path_template = optarg;
+		break;
+	case OPT_DRIVER:
+		if (cli_parse_choice("--driver", optarg, drivers, &o->driver))
+			return -CLI_USAGE;
+		break;
+	case OPT_AIO:
+		if (cli_parse_choice("--aio", optarg, aios, &o->aio))
+			return -CLI_USAGE;
+		break;
+	default:
+		return 1;
+	}
+	return 0;
+}
+
 static int parse_vmm_opts(int argc, char **argv, struct vmm_opts *o)
 {
 	static const struct option longopts[] = {
@@ -92,58 +133,22 @@ static int parse_vmm_opts(int argc, char **argv, struct vmm_opts *o)
 		CLI_OPT_HELP,
 		CLI_OPT_END,
 	};
-	static const char *const drivers[] = {"host_device", "file", NULL};
-	static const char *const aios[] = {"native", "io_uring", "threads",
-					   NULL};
 	struct cli_common co = {.instance = &o->instance,
 				.json = &o->json,
 				.rc = &o->rc,
+				.own = vmm_own_opt,
+				.ctx = o,
 				.usage = usage_vmm};
-	int c, ret;
+	int ret;
 
 	memset(o, 0, sizeof(*o));
 	o->driver = "host_device";
 	o->aio = "native";
 	o->instance = MAPS_DEFAULT_INSTANCE;
 	resolve_ctx_default(&o->rc);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:jp:i:h", longopts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'm':
-			if (!strcmp(optarg, "qemu")) {
-				o->vmm = VMM_QEMU;
-			} else if (!strcmp(optarg, "cloud-hypervisor") ||
-				   !strcmp(optarg, "ch")) {
-				o->vmm = VMM_CLOUD_HYPERVISOR;
-			} else {
-				cli_error(
-					"--vmm: '%s' is not qemu or cloud-hypervisor",
-					optarg);
-				return -CLI_USAGE;
-			}
-			o->has_vmm = true;
-			break;
-		case 'p':
-			if (vmm_check_template(optarg))
-				return -CLI_USAGE;
-			o->path_template = optarg;
-			break;
-		case OPT_DRIVER:
-			if (cli_parse_choice("--driver", optarg, drivers,
-					     &o->driver))
-				return -CLI_USAGE;
-			break;
-		case OPT_AIO:
-			if (cli_parse_choice("--aio", optarg, aios, &o->aio))
-				return -CLI_USAGE;
-			break;
-		default:
-			ret = cli_common_opt(c, &co);
-			if (ret)
-				return ret;
-		}
-	}
+	ret = cli_getopt(argc, argv, "m:jp:i:h", longopts, &co);
+	if (ret)
+		return ret;
 	if (!o->has_vmm) {
 		cli_error("vmm-args: --vmm qemu|cloud-hypervisor is required");
 		usage_vmm(stderr);

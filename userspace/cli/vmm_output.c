@@ -21,6 +21,22 @@
 
 /* --- collecting the output ---------------------------------------------- */
 
+/* Room for one more of nr elements in *arr (doubling, first at least). */
+static int grow(void **arr, size_t *cap, size_t nr, size_t elem, size_t first)
+{
+	size_t n = *cap ? *cap * 2 : first;
+	void *v;
+
+	if (nr < *cap)
+		return 0;
+	v = reallocarray(*arr, n, elem);
+	if (!v)
+		return -ENOMEM;
+	*arr = v;
+	*cap = n;
+	return 0;
+}
+
 void vmm_fail(struct vmm_ctx *c, int err)
 {
 	if (!c->err)
@@ -34,17 +50,11 @@ static void vmm_push(struct vmm_ctx *c, char *text, bool comment)
 		vmm_fail(c, -ENOMEM);
 		return;
 	}
-	if (c->nr_items == c->cap_items) {
-		size_t cap = c->cap_items ? c->cap_items * 2 : 32;
-		struct vmm_item *v = reallocarray(c->items, cap, sizeof(*v));
-
-		if (!v) {
-			free(text);
-			vmm_fail(c, -ENOMEM);
-			return;
-		}
-		c->items = v;
-		c->cap_items = cap;
+	if (grow((void **)&c->items, &c->cap_items, c->nr_items,
+		 sizeof(*c->items), 32)) {
+		free(text);
+		vmm_fail(c, -ENOMEM);
+		return;
 	}
 	c->items[c->nr_items].text = text;
 	c->items[c->nr_items].comment = comment;
@@ -85,17 +95,11 @@ void vmm_note(struct vmm_ctx *c, const char *fmt, ...)
 		vmm_fail(c, -ENOMEM);
 		return;
 	}
-	if (c->nr_notes == c->cap_notes) {
-		size_t cap = c->cap_notes ? c->cap_notes * 2 : 8;
-		char **v = reallocarray(c->notes, cap, sizeof(*v));
-
-		if (!v) {
-			free(s);
-			vmm_fail(c, -ENOMEM);
-			return;
-		}
-		c->notes = v;
-		c->cap_notes = cap;
+	if (grow((void **)&c->notes, &c->cap_notes, c->nr_notes,
+		 sizeof(*c->notes), 8)) {
+		free(s);
+		vmm_fail(c, -ENOMEM);
+		return;
 	}
 	c->notes[c->nr_notes++] = s;
 }

@@ -28,10 +28,19 @@ static bool nvme_tracepoint(const char *name)
 	return false;
 }
 
+/* A program the tracing can do without: attached, or false with a warning. */
+static bool attach_optional(struct bpf_program *prog, struct bpf_link **link,
+			    const char *what)
+{
+	*link = bpf_program__attach(prog);
+	if (!*link)
+		log_warn("%s not traced: %s", what, strerror(errno));
+	return *link != NULL;
+}
+
 int trace_start(struct tracer *t, const char *pin_dir, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
-	struct bpf_link *l;
 	int ret;
 
 	memset(t, 0, sizeof(*t));
@@ -68,24 +77,14 @@ int trace_start(struct tracer *t, const char *pin_dir, char *err, size_t errlen)
 			 strerror(-ret));
 		goto fail;
 	}
-	if (t->nvme) {
-		l = bpf_program__attach(t->skel->progs.blkx_nvme_complete);
-		if (!l) {
-			log_warn("nvme:nvme_complete_rq not traced: %s",
-				 strerror(errno));
-			t->nvme = false;
-		}
-		t->skel->links.blkx_nvme_complete = l;
-	}
-	if (t->nvme && t->nvme_setup) {
-		l = bpf_program__attach(t->skel->progs.blkx_nvme_setup);
-		if (!l) {
-			log_warn("nvme:nvme_setup_cmd not traced: %s",
-				 strerror(errno));
-			t->nvme_setup = false;
-		}
-		t->skel->links.blkx_nvme_setup = l;
-	}
+	if (t->nvme)
+		t->nvme = attach_optional(t->skel->progs.blkx_nvme_complete,
+					  &t->skel->links.blkx_nvme_complete,
+					  "nvme:nvme_complete_rq");
+	if (t->nvme && t->nvme_setup)
+		t->nvme_setup = attach_optional(t->skel->progs.blkx_nvme_setup,
+						&t->skel->links.blkx_nvme_setup,
+						"nvme:nvme_setup_cmd");
 	return 0;
 fail:
 	trace_stop(t);

@@ -89,8 +89,7 @@ static __always_inline void commit(struct io_uring_sqe *sqe, __u32 tag,
 	__u32 disk = cfg_disk;
 
 	blkx_tag_end(t, &qs, bpf_map_lookup_elem(&lun_stats, &disk), res);
-	blkx_prep_io_cmd(sqe, UBLK_U_IO_COMMIT_AND_FETCH_REQ, (__u16)cfg_queue,
-			 tag, res, 1, 0);
+	blkx_prep_commit(sqe, (__u16)cfg_queue, tag, res, 1, 0);
 	if (st)
 		__sync_fetch_and_add(&st->bpf_commits, 1);
 }

@@ -8,7 +8,7 @@
  *   remap.h                      segments
  *   per segment                  blkx_prep_member_rw()   (or fsync/fallocate)
  *   per member CQE               blkx_member_res(), blkx_member_done()
- *   last one                     blkx_tag_end(), blkx_prep_io_cmd(COMMIT)
+ *   last one                     blkx_tag_end(), blkx_prep_commit()
  *
  * Every SQE encoding of a queue ring is here, once: the BPF side cannot use
  * liburing's prep helpers, and two hand-kept copies drifted.  Pure
@@ -209,6 +209,24 @@ static __always_inline void blkx_prep_io_cmd(struct io_uring_sqe *sqe,
 	cmd->q_id = q_id;
 	cmd->tag = (__u16)tag;
 	cmd->result = res;
+}
+
+/* FETCH_REQ for tag: the first fetch of a queue's setup. */
+static __always_inline void blkx_prep_fetch(struct io_uring_sqe *sqe,
+					    __u16 q_id, __u32 tag,
+					    int zero_copy, __u64 buf)
+{
+	blkx_prep_io_cmd(sqe, UBLK_U_IO_FETCH_REQ, q_id, tag, -1, zero_copy,
+			 buf);
+}
+
+/* COMMIT_AND_FETCH_REQ: tag's request ends with res, the next is fetched. */
+static __always_inline void blkx_prep_commit(struct io_uring_sqe *sqe,
+					     __u16 q_id, __u32 tag, __s32 res,
+					     int zero_copy, __u64 buf)
+{
+	blkx_prep_io_cmd(sqe, UBLK_U_IO_COMMIT_AND_FETCH_REQ, q_id, tag, res,
+			 zero_copy, buf);
 }
 
 /* The common part of a member SQE: fixed file 1 + member. */

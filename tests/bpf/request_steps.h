@@ -83,8 +83,12 @@ static __always_inline void req_run(const struct req_case *in,
 			    in->tag, in->member, in->dev_sector, in->nr_sectors,
 			    in->buf);
 	req_fill(out->sqe_cmd, in->fill);
-	blkx_prep_io_cmd((struct io_uring_sqe *)out->sqe_cmd, in->cmd_op,
-			 in->q_id, in->tag, in->res, in->zero_copy, in->buf);
+	if (in->cmd_op == UBLK_U_IO_FETCH_REQ)
+		blkx_prep_fetch((struct io_uring_sqe *)out->sqe_cmd, in->q_id,
+				in->tag, in->zero_copy, in->buf);
+	else
+		blkx_prep_commit((struct io_uring_sqe *)out->sqe_cmd, in->q_id,
+				 in->tag, in->res, in->zero_copy, in->buf);
 	req_fill(out->sqe_flush, in->fill);
 	blkx_prep_member_flush((struct io_uring_sqe *)out->sqe_flush, in->tag,
 			       in->member);

@@ -79,43 +79,43 @@ struct io_uring_sqe *queue_get_sqe(struct queue *q)
 	return sqe;
 }
 
-/* FETCH_REQ (first time) or COMMIT_AND_FETCH_REQ for tag. */
-static int queue_io_cmd(struct queue *q, unsigned int tag, uint32_t cmd_op,
-			int32_t res)
+/* In copy mode the kernel copies the request into (or out of) the tag's
+ * server buffer; with zero copy there is none. */
+static uint64_t tag_buf(const struct queue *q, unsigned int tag)
 {
-	struct io_uring_sqe *sqe = queue_get_sqe(q);
-
-	if (!sqe)
-		return -EBUSY;
-	blkx_prep_io_cmd(sqe, cmd_op, q->q_id, tag, res, q->ld->zero_copy,
-			 q->bufs ? (uint64_t)(uintptr_t)q->bufs[tag] : 0);
-	return 0;
+	return q->bufs ? (uint64_t)(uintptr_t)q->bufs[tag] : 0;
 }
 
 int queue_fetch_all(struct queue *q)
 {
-	int ret = 0;
+	for (unsigned int t = 0; t < q->depth; t++) {
+		struct io_uring_sqe *sqe = queue_get_sqe(q);
 
-	for (unsigned int t = 0; !ret && t < q->depth; t++) {
-		ret = queue_io_cmd(q, t, UBLK_U_IO_FETCH_REQ, -1);
-		if (!ret)
-			blkx_tag_fetching(&q->tags[t], q->qs);
+		if (!sqe)
+			return -EBUSY;
+		blkx_prep_fetch(sqe, q->q_id, t, q->ld->zero_copy,
+				tag_buf(q, t));
+		blkx_tag_fetching(&q->tags[t], q->qs);
 	}
-	return ret;
+	return 0;
 }
 
 int queue_commit(struct queue *q, unsigned int tag, int32_t res)
 {
-	int ret;
+	struct io_uring_sqe *sqe;
 
 	blkx_tag_end(&q->tags[tag], q->qs, q->ld->lun_stats, res);
 	if (q->qstats)
 		stats_add(&q->qstats->user_commits, 1);
-	ret = queue_io_cmd(q, tag, UBLK_U_IO_COMMIT_AND_FETCH_REQ, res);
-	if (ret)
+	sqe = queue_get_sqe(q);
+	if (!sqe) {
 		log_error("queue %u tag %u: cannot commit: %s", q->q_id, tag,
-			  strerror(-ret));
-	return ret;
+			  strerror(EBUSY));
+		return -EBUSY;
+	}
+	blkx_prep_commit(sqe, q->q_id, tag, res, q->ld->zero_copy,
+			 tag_buf(q, tag));
+	return 0;
 }
 
 bool queue_busy(const struct queue *q)

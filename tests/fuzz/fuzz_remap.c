@@ -37,6 +37,7 @@
 #include <blkxlate/remap.h>
 
 #include "fuzz.h"
+#include "../remap_model.h"
 
 #define MAX_REQUESTS	 16
 #define SECTOR_MODEL_MAX 4096 /* per-sector model up to this many sectors */
@@ -210,23 +211,6 @@ static bool geometry_whole_chunks(const struct blkx_disk *d)
 
 /* --- the model --------------------------------------------------------- */
 
-/* Where one sector lives, straight from the layout's definition. */
-static void naive(const struct blkx_disk *d, uint64_t s, uint32_t *member,
-		  __u64 *msector)
-{
-	uint64_t chunk;
-
-	if (d->nr_members == 1) {
-		*member = 0;
-		*msector = s;
-		return;
-	}
-	chunk = s / d->chunk_sectors;
-	*member = (uint32_t)(chunk % d->nr_members);
-	*msector = (chunk / d->nr_members) * d->chunk_sectors +
-		   s % d->chunk_sectors;
-}
-
 /*
  * blkx_remap()'s contract, segment by segment: a segment ends at its chunk
  * or at the request's end; the (max + 1)-th segment is -E2BIG, one longer
@@ -244,11 +228,12 @@ static int model_remap(const struct blkx_disk *d, uint64_t sector, uint64_t nr,
 		max = BLKX_MAX_SEGMENTS;
 	while (done < nr) {
 		struct blkx_segment *s = &segs[n];
-		uint64_t len = nr - done;
+		uint64_t len = nr - done, ms;
 
 		if ((uint32_t)n >= max)
 			return -BLKX_E2BIG;
-		naive(d, sector + done, &s->member, &s->member_sector);
+		naive(d, sector + done, &s->member, &ms);
+		s->member_sector = ms;
 		if (d->nr_members > 1 &&
 		    len > d->chunk_sectors - (sector + done) % d->chunk_sectors)
 			len = d->chunk_sectors -
@@ -280,7 +265,7 @@ static void check_segments(const struct blkx_disk *d, uint64_t sector,
 		if (nr <= SECTOR_MODEL_MAX) {
 			for (uint32_t k = 0; k < seg[i].nr_sectors; k++) {
 				uint32_t m;
-				__u64 ms;
+				uint64_t ms;
 
 				naive(d, sector + covered + k, &m, &ms);
 				CHECK(m == seg[i].member);
@@ -363,7 +348,7 @@ static bool model_extents(const struct blkx_disk *d, uint64_t sector,
 	if (nr <= SECTOR_MODEL_MAX) {
 		for (uint64_t k = 0; k < nr; k++) {
 			uint32_t m;
-			__u64 ms;
+			uint64_t ms;
 
 			naive(d, sector + k, &m, &ms);
 			model_add(x, m, ms, 1);
@@ -376,7 +361,7 @@ static bool model_extents(const struct blkx_disk *d, uint64_t sector,
 		return false;
 	while (done < nr) {
 		uint64_t len = nr - done;
-		__u64 ms;
+		uint64_t ms;
 		uint32_t m;
 
 		naive(d, sector + done, &m, &ms);

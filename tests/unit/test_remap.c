@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <blkxlate/remap.h>
+#include "../remap_model.h"
 
 #define PROPERTY_REQUESTS 1000000
 
@@ -45,23 +46,6 @@ static struct blkx_disk stripe(uint32_t n, uint32_t chunk, uint64_t chunks)
 		.lbs_shift = 9,
 	};
 	return d;
-}
-
-/* The model: where one sector lives. */
-static void naive(const struct blkx_disk *d, uint64_t s, uint32_t *member,
-		  uint64_t *msector)
-{
-	uint64_t chunk;
-
-	if (d->nr_members == 1) {
-		*member = 0;
-		*msector = s;
-		return;
-	}
-	chunk = s / d->chunk_sectors;
-	*member = (uint32_t)(chunk % d->nr_members);
-	*msector = (chunk / d->nr_members) * d->chunk_sectors +
-		   s % d->chunk_sectors;
 }
 
 static void test_single_passthrough(void **state)

@@ -38,14 +38,15 @@ static const char *jstr(struct json_object *o, const char *k)
 	return v ? json_object_get_string(v) : "";
 }
 
-/* Add live state and the LUN's counters to a state-file disk entry. */
-static void add_live(struct json_object *e, int stats_fd, bool alive)
+/* Add live state and the LUN's counters to sd's entry e of the state. */
+static void add_live(struct json_object *e, const struct state_disk *sd,
+		     int stats_fd, bool alive)
 {
 	struct blkx_io_stats st = {0};
 	struct json_object *so = json_object_new_object();
-	__u32 disk = (__u32)json_object_get_int(jget(e, "disk"));
+	__u32 disk = sd->disk;
 	char sys[96];
-	const char *dev = jstr(e, "device");
+	const char *dev = sd->device;
 	bool present;
 
 	snprintf(sys, sizeof(sys), "/sys/block/%s",
@@ -128,12 +129,13 @@ int cli_status(int argc, char **argv)
 	}
 	alive = state_pid_alive(state.pid);
 	st = state_json(&state);
-	state_fini(&state);
 	if (!maps_open(instance, &m, err, sizeof(err)))
 		stats_fd = m.lun_stats_fd;
 	disks = jget(st, "disks");
-	for (size_t i = 0; disks && i < json_object_array_length(disks); i++)
-		add_live(json_object_array_get_idx(disks, i), stats_fd, alive);
+	for (size_t i = 0; i < state.nr_disks; i++)
+		add_live(json_object_array_get_idx(disks, i), &state.disks[i],
+			 stats_fd, alive);
+	state_fini(&state);
 	if (stats_fd >= 0)
 		maps_close(&m);
 	json_add_bool(st, "running", alive);

@@ -148,13 +148,11 @@ void reload_find_removed(const struct serving *sv, const struct plan *np,
 			 struct reload_change *c)
 {
 	for (size_t i = 0; i < sv->nr_luns; i++) {
-		bool keep = false;
+		const struct blkx_lun_key *k = &sv->luns[i]->pd->key;
 
-		for (size_t j = 0; j < np->nr_disks && !keep; j++)
-			keep = !memcmp(&np->disks[j].key, &sv->luns[i]->pd->key,
-				       sizeof(np->disks[j].key));
-		c->removed[i] = !keep;
-		c->nr_removed += !keep;
+		c->removed[i] =
+			!plan_find(np, k->controller, k->location, k->channel);
+		c->nr_removed += c->removed[i];
 	}
 }
 

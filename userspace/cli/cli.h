@@ -69,6 +69,9 @@ void cli_settings_error(const struct error_obj *err, bool json);
 /* The exit status of a failure: 3 for settings and backings that cannot be
  * served (Configuration.*), 1 for anything else. */
 int cli_exit_of(const struct error_obj *err);
+/* Take the instance lock for command cmd: its fd, or -1 after saying who
+ * holds it (the daemon serving it, or another command). */
+int cli_lock_instance(const char *cmd, const char *instance);
 /* Print the parser's warnings (stderr lines; nothing in JSON mode). */
 void cli_settings_warnings(const struct settings *s, bool json);
 /*

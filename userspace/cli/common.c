@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "daemon/instance.h"
+#include "daemon/state.h"
 #include "pins/maps.h"
 #include "plan/plan.h"
 
@@ -64,6 +68,28 @@ int cli_exit_of(const struct error_obj *err)
 {
 	return !strncmp(err->error_id, "Configuration.", 14) ? CLI_BAD_SETTINGS
 							     : CLI_FAILED;
+}
+
+int cli_lock_instance(const char *cmd, const char *instance)
+{
+	int holder, fd = instance_lock(instance, &holder);
+
+	if (fd == -EBUSY && holder && holder == state_running_pid(instance))
+		cli_error(
+			"%s: instance '%s' is served by pid %d ('blkxlate down --instance %s' stops it)",
+			cmd, instance, holder, instance);
+	else if (fd == -EBUSY)
+		cli_error(
+			"%s: instance '%s' is busy: pid %d holds its lock (its daemon starting, or another blkxlate command)",
+			cmd, instance, holder);
+	else if (fd == -EINVAL)
+		cli_error(
+			"%s: invalid instance name '%s' (1-32 of [A-Za-z0-9_-])",
+			cmd, instance);
+	else if (fd < 0)
+		cli_error("%s: cannot take the lock of instance '%s' in %s: %s",
+			  cmd, instance, state_run_dir(), strerror(-fd));
+	return fd < 0 ? -1 : fd;
 }
 
 int cli_read_config(const char *config, bool json, const struct resolve_ctx *rc,

@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/instance.h"
 #include "daemon/lun.h"
 #include "daemon/leftover.h"
 #include "pins/maps.h"
@@ -259,37 +260,81 @@ int cli_up(int argc, char **argv)
 	return CLI_FAILED;
 }
 
-/* `down` of an instance whose daemon died: remove what it left. */
-static int discard_leftovers(const char *instance)
+/*
+ * With the instance lock held (no daemon runs): remove whatever the
+ * instance still has -- the devices that carry its mark, whether or not a
+ * state file names them, its links, pins and state file.  Says what went.
+ */
+static int sweep(const char *instance, const char *why, bool quiet_if_none)
 {
+	char pin[PATH_MAX], list[1024] = "";
 	struct ublk_ctrl ctrl;
 	struct state st;
-	bool have_ctrl;
+	bool have_ctrl, have_st, have_pins;
 	int n;
 
-	if (state_read(instance, &st)) {
-		cli_error("down: instance '%s' is not running", instance);
-		return CLI_FAILED;
-	}
+	have_st = state_read(instance, &st) == 0;
+	have_pins = !maps_instance_dir(instance, pin, sizeof(pin)) &&
+		    !access(pin, F_OK);
 	have_ctrl = ublk_ctrl_open(&ctrl) == 0;
-	n = leftover_discard(instance, &st, have_ctrl ? &ctrl : NULL);
-	printf("instance '%s' was not running (pid %d died); discarded %d leftover device(s), its pins and links\n",
-	       instance, st.pid, n);
+	n = leftover_discard(instance, have_st ? &st : NULL,
+			     have_ctrl ? &ctrl : NULL, list, sizeof(list));
 	if (have_ctrl)
 		ublk_ctrl_close(&ctrl);
+	if (!have_st && !have_pins && !n) {
+		if (!quiet_if_none) {
+			cli_error("down: instance '%s' is not running",
+				  instance);
+			return CLI_FAILED;
+		}
+	} else if (why) {
+		printf("%s; discarded %d leftover device(s)%s%s, its pins and links\n",
+		       why, n, n ? ": " : "", list);
+	} else if (n) {
+		printf("instance '%s': removed %d device(s) its daemon left: %s\n",
+		       instance, n, list);
+	}
 	state_fini(&st);
 	return CLI_OK;
+}
+
+/* `down` when no daemon runs: what one that died left goes. */
+static int discard_leftovers(const char *instance)
+{
+	char why[160];
+	struct state st;
+	int holder, fd, ret;
+
+	fd = instance_lock_wait(instance, 10 * 1000, &holder);
+	if (fd < 0) {
+		cli_error(
+			"down: instance '%s' is busy: pid %d holds its lock (another blkxlate command)",
+			instance, holder);
+		return CLI_FAILED;
+	}
+	if (state_read(instance, &st) == 0)
+		snprintf(why, sizeof(why),
+			 "instance '%s' was not running (pid %d died)",
+			 instance, st.pid);
+	else
+		snprintf(
+			why, sizeof(why),
+			"instance '%s' was not running (no readable state file)",
+			instance);
+	state_fini(&st);
+	ret = sweep(instance, why, false);
+	instance_unlock(fd);
+	return ret;
 }
 
 int cli_down(int argc, char **argv)
 {
 	const char *instance;
-	time_t end;
-	int ret, pid;
+	int ret, pid, fd, holder;
 
 	ret = cli_parse_instance(
 		argc, argv,
-		"Stop the instance's daemon: every ublk device is stopped and deleted,\nand its links, pins and state removed.",
+		"Stop the instance's daemon: every ublk device is stopped and deleted,\nand its links, pins and state removed.  With no daemon running, remove\nwhat one left (every device that carries the instance's mark).",
 		&instance, NULL);
 	if (ret)
 		return ret > 0 ? CLI_OK : -ret;
@@ -301,22 +346,16 @@ int cli_down(int argc, char **argv)
 			  strerror(errno));
 		return CLI_FAILED;
 	}
-	end = time(NULL) + DOWN_TIMEOUT_S;
-	while (time(NULL) < end) {
-		if (!state_pid_alive(pid) || !state_running_pid(instance)) {
-			/* gone, or a zombie whose state file is removed */
-			char pin[PATH_MAX];
-
-			if (!maps_instance_dir(instance, pin, sizeof(pin)) &&
-			    !access(pin, F_OK)) {
-				usleep(100000);
-				continue;
-			}
-			printf("instance '%s' stopped\n", instance);
-			return CLI_OK;
-		}
-		usleep(100000);
+	/* the lock is free once the daemon has exited */
+	fd = instance_lock_wait(instance, DOWN_TIMEOUT_S * 1000, &holder);
+	if (fd < 0) {
+		cli_error("down: pid %d did not stop within %d s", pid,
+			  DOWN_TIMEOUT_S);
+		return CLI_FAILED;
 	}
-	cli_error("down: pid %d did not stop within %d s", pid, DOWN_TIMEOUT_S);
-	return CLI_FAILED;
+	ret = sweep(instance, NULL, true);
+	instance_unlock(fd);
+	if (ret == CLI_OK)
+		printf("instance '%s' stopped\n", instance);
+	return ret;
 }

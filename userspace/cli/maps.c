@@ -2,16 +2,20 @@
 /* cli_maps: `load`, `unload`, `map-lba` — the pinned maps of an instance. */
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <blkxlate/remap.h>
 
 #include "base/json.h"
 #include "cli/cli.h"
+#include "daemon/instance.h"
+#include "daemon/state.h"
 #include "base/guid.h"
 #include "pins/maps.h"
 #include "plan/plan.h"
@@ -73,6 +77,7 @@ int cli_load(int argc, char **argv)
 	struct maps m;
 	char err[512] = "";
 	bool json = false;
+	int lock = -1;
 	struct cli_common co = {.instance = &instance,
 				.json = &json,
 				.rc = &rc,
@@ -91,6 +96,11 @@ int cli_load(int argc, char **argv)
 	ret = cli_read_config(argv[optind], json, &rc, &s, &p);
 	if (ret)
 		return ret;
+	lock = cli_lock_instance("load", instance);
+	if (lock < 0) {
+		ret = CLI_FAILED;
+		goto out;
+	}
 	if (maps_create(instance, &p, &m, err, sizeof(err))) {
 		cli_error("load: %s", err);
 		ret = CLI_FAILED;
@@ -110,6 +120,7 @@ int cli_load(int argc, char **argv)
 	}
 	maps_close(&m);
 out:
+	instance_unlock(lock);
 	plan_fini(&p);
 	settings_fini(&s);
 	return ret;
@@ -118,8 +129,8 @@ out:
 int cli_unload(int argc, char **argv)
 {
 	const char *instance = MAPS_DEFAULT_INSTANCE;
-	char err[512] = "";
-	int ret;
+	char err[512] = "", st[PATH_MAX];
+	int ret, lock;
 
 	ret = cli_parse_instance(
 		argc, argv,
@@ -127,7 +138,21 @@ int cli_unload(int argc, char **argv)
 		NULL);
 	if (ret)
 		return ret > 0 ? CLI_OK : -ret;
-	if (maps_destroy(instance, err, sizeof(err))) {
+	lock = cli_lock_instance("unload", instance);
+	if (lock < 0)
+		return CLI_FAILED;
+	if (!state_path(instance, "state", st, sizeof(st)) &&
+	    !access(st, F_OK)) {
+		/* its pins are what a recovery needs */
+		cli_error(
+			"unload: instance '%s' has a daemon's state (%s): its devices may wait for recovery; 'blkxlate down --instance %s' removes them with the pins",
+			instance, st, instance);
+		instance_unlock(lock);
+		return CLI_FAILED;
+	}
+	ret = maps_destroy(instance, err, sizeof(err));
+	instance_unlock(lock);
+	if (ret) {
 		cli_error("unload: %s", err);
 		return CLI_FAILED;
 	}

@@ -127,7 +127,7 @@ int cli_status(int argc, char **argv)
 				  instance);
 		return CLI_FAILED;
 	}
-	alive = state_pid_alive(state.pid);
+	alive = state_daemon_alive(instance, &state);
 	st = state_json(&state);
 	if (!maps_open(instance, &m, err, sizeof(err)))
 		stats_fd = m.lun_stats_fd;

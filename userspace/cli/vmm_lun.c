@@ -98,7 +98,7 @@ void vmm_state_load(struct vmm_ctx *c)
 {
 	if (state_read(c->o->instance, &c->state))
 		return;
-	if (!state_pid_alive(c->state.pid)) {
+	if (!state_daemon_alive(c->o->instance, &c->state)) {
 		state_fini(&c->state);
 		return;
 	}

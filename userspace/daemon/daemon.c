@@ -19,12 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "daemon/control.h"
+#include "daemon/instance.h"
 #include "daemon/lun.h"
 #include "daemon/recover.h"
 #include "daemon/reload.h"
@@ -42,6 +44,9 @@ struct mapped {
 
 struct daemon {
 	const struct daemon_opts *o;
+	int lock_fd; /* the instance lock, held for the daemon's life */
+	bool ready;  /* every LUN served */
+	bool state_written;
 	struct serving sv;
 	struct maps maps;
 	bool maps_owned; /* ours to unpin at the end */
@@ -154,7 +159,10 @@ static int state_disk_of(const struct lun *l, struct state_disk *sd)
 	sd->location = pd->key.location;
 	sd->channel = pd->key.channel;
 	sd->disk = l->ld.disk_index;
-	sd->ublk_id = l->added ? (int)l->ld.dev_id : -1;
+	sd->phase = l->removing	   ? STATE_REMOVING
+		    : l->committed ? STATE_SERVING
+				   : STATE_ADDING;
+	sd->ublk_id = l->claimed ? (int)l->ld.dev_id : -1;
 	sd->recovered = l->recovered;
 	snprintf(sd->device, sizeof(sd->device), "%s", l->bdev);
 	snprintf(sd->link, sizeof(sd->link), "%s", l->link);
@@ -173,36 +181,67 @@ static int state_disk_of(const struct lun *l, struct state_disk *sd)
 	return 0;
 }
 
-/* The state file says what this daemon serves now. */
-static void write_state(struct daemon *d)
+/* Add the state-file entry of every LUN of luns[0..n) there is. */
+static int state_add(struct state *st, struct lun *const *luns, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int ret;
+
+		if (!luns[i] || !luns[i]->pd)
+			continue;
+		ret = state_disk_of(luns[i], &st->disks[st->nr_disks]);
+		if (ret)
+			return ret;
+		st->nr_disks++;
+	}
+	return 0;
+}
+
+/*
+ * The state file says what this daemon serves now, and what it is about
+ * to change (a reload's pending LUNs, a device about to be added).  It is
+ * written before every such step; 0 or -errno (the step is not taken).
+ */
+static int write_state(struct daemon *d)
 {
 	const struct serving *sv = &d->sv;
 	struct state st = {.pid = getpid(), .started = (int64_t)time(NULL)};
+	size_t n = sv->nr_luns + sv->nr_pending;
 	int ret = 0;
 
 	snprintf(st.instance, sizeof(st.instance), "%s", d->o->instance);
 	snprintf(st.config, sizeof(st.config), "%s", sv->config);
-	snprintf(st.dataplane, sizeof(st.dataplane), "%s", d->dp->name);
+	snprintf(st.dataplane, sizeof(st.dataplane), "%s",
+		 d->dp ? d->dp->name : "");
 	snprintf(st.dataplane_reason, sizeof(st.dataplane_reason), "%s",
 		 d->dp_reason);
+	st.ready = d->ready;
 	st.zero_copy = d->zero_copy;
 	st.tracing = d->tracing;
 	st.recovery = d->env.recovery;
 	st.ublk_features = d->ctrl.features;
-	st.disks = calloc(sv->nr_luns ? sv->nr_luns : 1, sizeof(*st.disks));
+	st.disks = calloc(n ? n : 1, sizeof(*st.disks));
 	if (!st.disks)
 		ret = -ENOMEM;
-	for (size_t i = 0; !ret && i < sv->nr_luns; i++) {
-		ret = state_disk_of(sv->luns[i], &st.disks[i]);
-		st.nr_disks = i + 1;
-	}
+	if (!ret)
+		ret = state_add(&st, sv->luns, sv->nr_luns);
+	if (!ret)
+		ret = state_add(&st, sv->pending, sv->nr_pending);
 	if (!ret)
 		ret = state_write(d->o->instance, &st);
 	if (ret)
-		log_warn("cannot write the state file: %s", strerror(-ret));
+		log_error("cannot write the state file: %s", strerror(-ret));
+	else
+		d->state_written = true;
 	for (size_t i = 0; i < st.nr_disks; i++)
 		free(st.disks[i].members);
 	free(st.disks);
+	return ret;
+}
+
+static int journal(void *ctx)
+{
+	return write_state(ctx);
 }
 
 static void daemon_teardown(struct daemon *d)
@@ -213,13 +252,15 @@ static void daemon_teardown(struct daemon *d)
 		trace_stop(&d->tracer);
 	d->tracing = false;
 	for (size_t i = sv->nr_luns; i-- > 0;) {
-		lun_down(sv->luns[i], &d->env);
+		if (sv->luns[i])
+			lun_down(sv->luns[i], &d->env);
 		free(sv->luns[i]);
 	}
 	free(sv->luns);
 	free(sv->disk_used);
 	free(sv->member_used);
 	sv->luns = NULL;
+	sv->nr_luns = 0;
 	sv->disk_used = sv->member_used = NULL;
 	recover_fini(&d->rec);
 	unmap_stats(&d->lun_stats);
@@ -238,10 +279,13 @@ static void daemon_teardown(struct daemon *d)
 	settings_fini(&sv->s);
 }
 
-/* The settings and their plan. */
+/* The settings and their plan.  A backing the killed daemon held may stay
+ * busy for a moment after it died (its rings are torn down after it):
+ * then the plan is tried again, for up to 3 s. */
 static int prepare_plan(struct daemon *d, struct error_obj *err)
 {
 	struct serving *sv = &d->sv;
+	char st[PATH_MAX];
 	int ret;
 
 	snprintf(sv->config, sizeof(sv->config), "%s", d->o->config);
@@ -253,7 +297,88 @@ static int prepare_plan(struct daemon *d, struct error_obj *err)
 	for (size_t i = 0; i < sv->s.nr_warnings; i++)
 		log_warn("%s: %s", sv->s.warnings[i].path,
 			 sv->s.warnings[i].message);
-	return plan_build(&sv->s, &d->o->rc, 0, &sv->plan, err);
+	for (int tries = 0;; tries++) {
+		ret = plan_build(&sv->s, &d->o->rc, 0, &sv->plan, err);
+		if (ret != -EBUSY || tries >= 30 ||
+		    state_path(d->o->instance, "state", st, sizeof(st)) ||
+		    access(st, F_OK))
+			return ret;
+		memset(err, 0, sizeof(*err));
+		usleep(100 * 1000);
+	}
+}
+
+static int take_lock(struct daemon *d, struct error_obj *err)
+{
+	int holder;
+
+	d->lock_fd = instance_lock(d->o->instance, &holder);
+	if (d->lock_fd >= 0)
+		return 0;
+	if (d->lock_fd == -EBUSY)
+		error_set(
+			err, DAEMON_ERR_BUSY, "",
+			"instance '%s' is in use by pid %d (its daemon, or another blkxlate command on it)",
+			d->o->instance, holder);
+	else
+		error_set(err, DAEMON_ERR_BUSY, "",
+			  "cannot take the lock of instance '%s' in %s: %s",
+			  d->o->instance, state_run_dir(),
+			  strerror(-d->lock_fd));
+	log_error("%s", err->message);
+	return d->lock_fd;
+}
+
+/* --queues: the kernel makes at most one queue per possible CPU. */
+static int check_queues(const struct daemon_opts *o, struct error_obj *err)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+
+	if (!o->nr_queues || ncpu < 1 || o->nr_queues <= (unsigned long)ncpu)
+		return 0;
+	error_set(
+		err, DAEMON_ERR_QUEUES, "--queues",
+		"--queues %u: ublk makes at most one queue per CPU, and this machine has %ld",
+		o->nr_queues, ncpu);
+	log_error("%s", err->message);
+	return -EINVAL;
+}
+
+/*
+ * Open files: each LUN holds its members, its char device and, per queue,
+ * what the data path needs.  The soft limit is raised to the hard one;
+ * below what is needed the daemon refuses, with both numbers.
+ */
+static int raise_nofile(struct daemon *d, struct error_obj *err)
+{
+	const struct serving *sv = &d->sv;
+	unsigned long need = 64;
+	struct rlimit rl;
+
+	for (size_t i = 0; i < sv->nr_luns; i++)
+		need += sv->luns[i]->pd->nr_members + 2 +
+			(unsigned long)sv->luns[i]->ld.nr_queues *
+				d->dp->fds_per_queue;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		error_set(
+			err, DAEMON_ERR_NOFILE, "",
+			"serving %zu disk(s) needs about %lu open files, and the hard limit (RLIMIT_NOFILE) is %lu: raise it (ulimit -Hn, or LimitNOFILE= in the unit)",
+			sv->nr_luns, need, (unsigned long)rl.rlim_max);
+		log_error("%s", err->message);
+		return -EMFILE;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+		unsigned long was = (unsigned long)rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (!setrlimit(RLIMIT_NOFILE, &rl) && was < need)
+			log_info(
+				"raised the open-file limit from %lu to %lu (about %lu needed)",
+				was, (unsigned long)rl.rlim_cur, need);
+	}
+	return 0;
 }
 
 /* The pinned maps (ours, or the recovered daemon's) and what they hold. */
@@ -280,7 +405,7 @@ static int prepare_maps(struct daemon *d, struct error_obj *err)
 	for (size_t i = 0; i < sv->plan.nr_disks; i++) {
 		const struct plan_disk *pd = &sv->plan.disks[i];
 
-		sv->disk_used[i] = true;
+		sv->disk_used[d->rec.slots[i]] = true;
 		for (size_t j = 0; j < pd->nr_members; j++)
 			sv->member_used[pd->geo.first_member + j] = true;
 	}
@@ -296,10 +421,44 @@ static int prepare_maps(struct daemon *d, struct error_obj *err)
 	return 0;
 }
 
+/* One LUN per plan disk, at its slot; the state file names them all
+ * before anything of theirs exists. */
+static int init_luns(struct daemon *d, struct error_obj *err)
+{
+	struct serving *sv = &d->sv;
+	size_t n = sv->plan.nr_disks;
+	int ret;
+
+	sv->luns = calloc(n ? n : 1, sizeof(*sv->luns));
+	for (size_t i = 0; sv->luns && i < n; i++) {
+		sv->luns[i] = calloc(1, sizeof(struct lun));
+		if (!sv->luns[i])
+			break;
+		sv->nr_luns = i + 1;
+		lun_init(sv->luns[i], &d->env, &sv->plan.disks[i],
+			 d->rec.slots[i], d->rec.ublk_ids[i]);
+	}
+	if (sv->nr_luns != n || !sv->luns) {
+		error_set(err, DAEMON_ERR_NOMEM, "", "out of memory");
+		return -ENOMEM;
+	}
+	ret = write_state(d);
+	if (ret)
+		error_set(
+			err, DAEMON_ERR_STATE, "",
+			"cannot write the state file in %s: %s; nothing is served without it",
+			state_run_dir(), strerror(-ret));
+	return ret;
+}
+
 static int daemon_prepare(struct daemon *d, struct error_obj *err)
 {
-	int ret = prepare_plan(d, err);
+	int ret = take_lock(d, err);
 
+	if (!ret)
+		ret = check_queues(d->o, err);
+	if (!ret)
+		ret = prepare_plan(d, err);
 	if (!ret) {
 		ret = setup_ublk(&d->ctrl, err);
 		d->ctrl_open = !ret;
@@ -308,28 +467,36 @@ static int daemon_prepare(struct daemon *d, struct error_obj *err)
 	if (!ret)
 		ret = recover_leftovers(d->o->instance, d->o->recover, &d->ctrl,
 					&d->sv.plan, &d->maps, &d->rec, err);
+	if (ret)
+		return ret;
+	d->env = (struct lun_env){
+		.ctrl = &d->ctrl,
+		.instance = d->o->instance,
+		.journal = journal,
+		.journal_ctx = d,
+		.zero_copy = d->zero_copy,
+		.recovery = !d->o->no_recovery &&
+			    (d->ctrl.features & UBLK_F_USER_RECOVERY),
+		.nr_queues = d->o->nr_queues,
+		.depth = d->o->depth,
+	};
+	ret = init_luns(d, err);
 	if (!ret)
 		ret = prepare_maps(d, err);
 	if (!ret)
 		ret = setup_dataplane(d->o->dataplane, d->zero_copy,
 				      d->maps.dir, &d->dp, d->dp_reason,
 				      sizeof(d->dp_reason), err);
+	if (!ret)
+		ret = raise_nofile(d, err);
 	if (ret)
 		return ret;
-	d->env = (struct lun_env){
-		.ctrl = &d->ctrl,
-		.dp = d->dp,
-		.zero_copy = d->zero_copy,
-		.recovery = !d->o->no_recovery &&
-			    (d->ctrl.features & UBLK_F_USER_RECOVERY),
-		.pin_dir = d->maps.dir,
-		.lun_stats = d->lun_stats.p,
-		.member_stats = d->member_stats.p,
-		.queue_stats = d->queue_stats.p,
-		.queue_stats_entries = maps_queue_stats_entries(d->sv.slots),
-		.nr_queues = d->o->nr_queues,
-		.depth = d->o->depth,
-	};
+	d->env.dp = d->dp;
+	d->env.pin_dir = d->maps.dir;
+	d->env.lun_stats = d->lun_stats.p;
+	d->env.member_stats = d->member_stats.p;
+	d->env.queue_stats = d->queue_stats.p;
+	d->env.queue_stats_entries = maps_queue_stats_entries(d->sv.slots);
 	return 0;
 }
 
@@ -337,25 +504,23 @@ static int daemon_prepare(struct daemon *d, struct error_obj *err)
 static int bring_up(struct daemon *d, struct error_obj *err)
 {
 	struct serving *sv = &d->sv;
-	size_t n = sv->plan.nr_disks;
 
-	sv->luns = calloc(n ? n : 1, sizeof(*sv->luns));
-	if (!sv->luns) {
-		error_set(err, DAEMON_ERR_NOMEM, "", "out of memory");
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct plan_disk *pd = &sv->plan.disks[i];
-		int ret;
+	for (size_t i = 0; i < sv->nr_luns; i++) {
+		struct lun *l = sv->luns[i];
+		const struct plan_disk *pd = l->pd;
+		uint32_t slot = l->ld.disk_index;
+		int ret = 0;
 
-		sv->luns[i] = calloc(1, sizeof(struct lun));
-		if (!sv->luns[i]) {
-			error_set(err, DAEMON_ERR_NOMEM, "", "out of memory");
-			return -ENOMEM;
-		}
-		sv->nr_luns = i + 1;
-		ret = lun_up(sv->luns[i], &d->env, pd, (uint32_t)i,
-			     d->rec.recovering ? d->rec.ublk_ids[i] : -1);
+		/* a disk added next to recovered ones: its slot is new */
+		if (d->rec.recovering && !l->recovering)
+			ret = program_disk(&d->maps, &sv->slots, pd, slot);
+		if (!ret)
+			ret = lun_up(l, &d->env);
+		if (!ret)
+			ret = program_lun_add(&d->maps, pd, slot);
+		/* after each device: a crash now leaves a known leftover */
+		if (!ret)
+			ret = write_state(d);
 		if (ret) {
 			error_set(
 				err, DAEMON_ERR_SERVE, pd->lun->path,
@@ -365,9 +530,8 @@ static int bring_up(struct daemon *d, struct error_obj *err)
 			log_error("bring-up failed; taking everything down");
 			return ret;
 		}
-		/* after each device: a crash now leaves a known leftover */
-		write_state(d);
 	}
+	program_meta_update(&d->maps, sv->plan.nr_disks, sv->plan.nr_members);
 	return 0;
 }
 
@@ -405,6 +569,8 @@ static struct json_object *do_reload(struct daemon *d, const char *path)
 		.maps = &d->maps,
 		.tracing = d->tracing,
 		.rc = &d->o->rc,
+		.journal = journal,
+		.journal_ctx = d,
 	};
 	struct error_obj err = {0};
 	struct json_object *res = NULL;
@@ -415,9 +581,14 @@ static struct json_object *do_reload(struct daemon *d, const char *path)
 	if (reload_apply(&re, abs, &err, &res)) {
 		if (!err.error_id[0])
 			error_set(&err, "InternalFailure", "", "reload failed");
+		/* what was journaled for it is undone */
+		write_state(d);
 		return error_reply(&err);
 	}
-	write_state(d);
+	if (write_state(d))
+		json_add_str(
+			res, "warning",
+			"the state file could not be written (see the log)");
 	json_add_bool(res, "ok", 1);
 	json_add_str(res, "config", abs);
 	return res;
@@ -497,25 +668,39 @@ int daemon_run(const struct daemon_opts *o, struct error_obj *err)
 
 	memset(&d, 0, sizeof(d));
 	d.o = o;
+	d.lock_fd = -1;
 	log_timestamps = true;
 	block_signals(&set);
 	ret = daemon_prepare(&d, err);
 	if (ret) {
 		/* leftovers we did not take over stay as they are */
 		d.maps_owned = d.maps_owned && !d.rec.recovering;
+		if (d.state_written && !d.rec.recovering)
+			state_remove(o->instance);
 		daemon_teardown(&d);
+		instance_unlock(d.lock_fd);
 		return fail(&d, err, ret);
 	}
 	ret = bring_up(&d, err);
+	if (!ret && !o->no_tracing)
+		start_tracing(&d);
+	d.ready = !ret;
+	if (!ret) {
+		ret = write_state(&d);
+		if (ret)
+			error_set(
+				err, DAEMON_ERR_STATE, "",
+				"cannot write the state file in %s: %s; nothing is served without it",
+				state_run_dir(), strerror(-ret));
+	}
 	if (ret) {
 		fail(&d, err, ret);
 		daemon_teardown(&d);
 		state_remove(o->instance);
+		instance_unlock(d.lock_fd);
 		return ret;
 	}
-	if (!o->no_tracing)
-		start_tracing(&d);
-	write_state(&d);
+	instance_crash_point("ready");
 	log_info("instance '%s' serving %zu disk(s)%s; pid %d", o->instance,
 		 d.sv.nr_luns, d.rec.recovering ? " (recovered)" : "",
 		 getpid());
@@ -523,8 +708,9 @@ int daemon_run(const struct daemon_opts *o, struct error_obj *err)
 
 	sig = event_loop(&d, &set);
 	log_info("signal %d: stopping %zu disk(s)", sig, d.sv.nr_luns);
-	state_remove(o->instance);
 	daemon_teardown(&d);
+	state_remove(o->instance);
 	log_info("instance '%s' stopped", o->instance);
+	instance_unlock(d.lock_fd);
 	return 0;
 }

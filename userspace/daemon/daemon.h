@@ -19,6 +19,10 @@
 #define DAEMON_ERR_MAPS	     "Daemon.Maps"
 #define DAEMON_ERR_DATAPATH  "Daemon.DataPath"
 #define DAEMON_ERR_SERVE     "Daemon.ServeFailed"
+#define DAEMON_ERR_BUSY	     "Daemon.InstanceBusy"
+#define DAEMON_ERR_STATE     "Daemon.StateFile"
+#define DAEMON_ERR_QUEUES    "Daemon.Queues"
+#define DAEMON_ERR_NOFILE    "Daemon.OpenFileLimit"
 #define DAEMON_ERR_NOMEM     "System.OutOfMemory"
 
 struct daemon_opts {

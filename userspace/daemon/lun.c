@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "daemon/instance.h"
 #include "daemon/state.h"
 
 static int open_member(const struct plan_member *pm, bool read_only)
@@ -188,7 +189,6 @@ static int add_device(struct lun *l, const struct lun_env *env)
 	info.nr_hw_queues = ld->nr_queues;
 	info.queue_depth = ld->depth;
 	info.max_io_buf_bytes = pd->max_io_bytes;
-	info.dev_id = UINT32_MAX; /* any free id */
 	info.flags = UBLK_F_CMD_IOCTL_ENCODE;
 	if (env->zero_copy)
 		info.flags |= UBLK_F_AUTO_BUF_REG;
@@ -199,12 +199,39 @@ static int add_device(struct lun *l, const struct lun_env *env)
 		if (env->ctrl->features & UBLK_F_USER_RECOVERY_REISSUE)
 			info.flags |= UBLK_F_USER_RECOVERY_REISSUE;
 	}
-	ret = ublk_add_dev(env->ctrl, &info);
+	instance_mark_dev(&info, env->instance);
+	/* pick the id, journal it, then add the device with that id */
+	for (int tries = 0, from = 0;; tries++) {
+		int id = instance_free_dev_id(env->ctrl, (uint32_t)from);
+
+		ret = id < 0 ? id : 0;
+		if (!ret) {
+			ld->dev_id = (uint32_t)id;
+			l->claimed = true;
+			ret = env->journal ? env->journal(env->journal_ctx) : 0;
+			if (ret)
+				log_error(
+					"cannot journal ublk device %d in the state file: %s; not adding it",
+					id, strerror(-ret));
+		}
+		if (ret) {
+			l->claimed = false;
+			return ret;
+		}
+		instance_crash_point("add-journaled");
+		info.dev_id = (uint32_t)id;
+		ret = ublk_add_dev(env->ctrl, &info);
+		/* another server took the id in between: the next one */
+		if (ret != -EEXIST || tries >= 16)
+			break;
+		from = id + 1;
+	}
 	if (ret) {
 		log_error("%s location %u: ublk ADD_DEV failed: %s",
 			  pd->key.controller, pd->key.location, strerror(-ret));
 		return ret;
 	}
+	instance_crash_point("added");
 	l->added = true;
 	ld->dev_id = info.dev_id;
 	fill_params(pd, &params);
@@ -291,7 +318,8 @@ static int start_device(struct lun *l, const struct lun_env *env)
 			  strerror(-ret));
 		return ret;
 	}
-	l->started = true;
+	l->started = l->committed = true;
+	instance_crash_point("started");
 	snprintf(l->bdev, sizeof(l->bdev), "/dev/ublkb%u", ld->dev_id);
 	if (wait_for_node(l->bdev, 3000))
 		log_warn("%s did not appear", l->bdev);
@@ -300,21 +328,37 @@ static int start_device(struct lun *l, const struct lun_env *env)
 	return make_link(l);
 }
 
-int lun_prepare(struct lun *l, const struct lun_env *env,
-		const struct plan_disk *pd, uint32_t idx, int recover_id)
+void lun_init(struct lun *l, const struct lun_env *env,
+	      const struct plan_disk *pd, uint32_t idx, int recover_id)
 {
 	struct ldisk *ld = &l->ld;
-	int ret;
 
 	memset(l, 0, sizeof(*l));
 	l->pd = pd;
 	ld->cdev_fd = -1;
 	ld->disk_index = idx;
+	ld->nr_queues = (uint16_t)pick_queues(env);
+	ld->depth = (uint16_t)pick_depth(env, pd);
+	pthread_mutex_init(&ld->lock, NULL);
+	pthread_cond_init(&ld->cond, NULL);
+	l->mutex_init = true;
+	if (recover_id >= 0) {
+		/* a crashed daemon's: it served, and the state file names it */
+		ld->dev_id = (uint32_t)recover_id;
+		l->claimed = l->committed = l->recovering = true;
+	}
+}
+
+int lun_prepare(struct lun *l, const struct lun_env *env)
+{
+	const struct plan_disk *pd = l->pd;
+	struct ldisk *ld = &l->ld;
+	uint32_t idx = ld->disk_index;
+	int ret;
+
 	ld->geo = pd->geo;
 	ld->zero_copy = env->zero_copy;
 	ld->max_io_bytes = pd->max_io_bytes;
-	ld->nr_queues = (uint16_t)pick_queues(env);
-	ld->depth = (uint16_t)pick_depth(env, pd);
 	ld->lun_stats = env->lun_stats ? env->lun_stats + idx : NULL;
 	ld->member_stats = env->member_stats
 				   ? env->member_stats + pd->geo.first_member
@@ -322,12 +366,9 @@ int lun_prepare(struct lun *l, const struct lun_env *env,
 	ld->pin_dir = env->pin_dir;
 	ld->queue_stats = env->queue_stats;
 	ld->queue_stats_entries = env->queue_stats_entries;
-	pthread_mutex_init(&ld->lock, NULL);
-	pthread_cond_init(&ld->cond, NULL);
-	l->mutex_init = true;
-	if (recover_id >= 0) {
+	if (l->recovering) {
 		/* learn the device's queues before opening anything */
-		ret = recover_device(l, env, (uint32_t)recover_id);
+		ret = recover_device(l, env, ld->dev_id);
 		if (!ret)
 			ret = open_members(l);
 	} else {
@@ -360,10 +401,9 @@ int lun_start(struct lun *l, const struct lun_env *env)
 	return ret;
 }
 
-int lun_up(struct lun *l, const struct lun_env *env, const struct plan_disk *pd,
-	   uint32_t idx, int recover_id)
+int lun_up(struct lun *l, const struct lun_env *env)
 {
-	int ret = lun_prepare(l, env, pd, idx, recover_id);
+	int ret = lun_prepare(l, env);
 
 	return ret ? ret : lun_start(l, env);
 }

@@ -18,6 +18,12 @@
 /* What the daemon gives every LUN. */
 struct lun_env {
 	struct ublk_ctrl *ctrl;
+	const char *instance; /* its mark goes on every device */
+	/* Write the state file: called once a LUN has picked its ublk id and
+	 * before ADD_DEV, so that a crash at any later step leaves a device
+	 * that the state file names.  0, or -errno: then nothing is added. */
+	int (*journal)(void *ctx);
+	void *journal_ctx;
 	const struct ring_ops *dp;
 	bool zero_copy;	     /* UBLK_F_AUTO_BUF_REG */
 	bool recovery;	     /* add devices with UBLK_F_USER_RECOVERY */
@@ -33,9 +39,13 @@ struct lun_env {
 struct lun {
 	struct ldisk ld;
 	const struct plan_disk *pd;
-	bool added;	/* we hold a ublk device id */
-	bool started;	/* /dev/ublkbN exists */
-	bool recovered; /* it came from a crashed daemon */
+	bool claimed;	 /* ld.dev_id is ours: journaled, maybe added */
+	bool added;	 /* we hold a ublk device id */
+	bool committed;	 /* it served (or a crashed daemon served it) */
+	bool removing;	 /* a reload is taking it out */
+	bool started;	 /* /dev/ublkbN exists */
+	bool recovering; /* to be taken over from a crashed daemon */
+	bool recovered;	 /* it was */
 	bool mutex_init;
 	char bdev[32];
 	char link[PATH_MAX];
@@ -45,17 +55,17 @@ struct lun {
 #define LUN_DEFAULT_DEPTH 128
 
 /*
- * Serve pd (disk index idx): open its members, add a ublk device (or, with
- * recover_id >= 0, take over that device of a crashed daemon through
- * START/END_USER_RECOVERY), start its queues and the device, create its
- * link.  On failure the caller runs lun_down() on it.  0 or -errno.
+ * Set l up to serve pd at disk slot idx (nothing is opened or added yet;
+ * with recover_id >= 0 it is that device of a crashed daemon, to be taken
+ * over).  Then lun_up(), or its two halves for a live reload:
+ * lun_prepare() does everything up to queues waiting for requests
+ * (nothing visible yet), lun_start() START_DEV (or END_USER_RECOVERY) and
+ * the link.  On failure the caller runs lun_down().  0 or -errno.
  */
-int lun_up(struct lun *l, const struct lun_env *env, const struct plan_disk *pd,
-	   uint32_t idx, int recover_id);
-/* The two halves of lun_up(), for a live reload: everything up to queues
- * waiting for requests (nothing visible yet), then START_DEV and the link. */
-int lun_prepare(struct lun *l, const struct lun_env *env,
-		const struct plan_disk *pd, uint32_t idx, int recover_id);
+void lun_init(struct lun *l, const struct lun_env *env,
+	      const struct plan_disk *pd, uint32_t idx, int recover_id);
+int lun_up(struct lun *l, const struct lun_env *env);
+int lun_prepare(struct lun *l, const struct lun_env *env);
 int lun_start(struct lun *l, const struct lun_env *env);
 /* Stop, delete and release everything lun_up() made. */
 void lun_down(struct lun *l, const struct lun_env *env);

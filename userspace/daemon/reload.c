@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "daemon/instance.h"
 #include "daemon/reload_plan.h"
 #include "pins/program.h"
 
@@ -28,24 +29,50 @@ static int attach_failed(struct error_obj *err, const struct plan_disk *pd,
 	return ret;
 }
 
+/* Journal the whole change before the kernel sees any of it: the added
+ * LUNs (not yet holding anything) and the removed ones marked. */
+static int journal(const struct reload_env *re, struct plan *np,
+		   struct reload_change *c, struct error_obj *err)
+{
+	struct serving *sv = re->sv;
+	int ret;
+
+	for (size_t i = 0; i < np->nr_disks; i++) {
+		if (!c->is_new[i])
+			continue;
+		c->added[i] = calloc(1, sizeof(struct lun));
+		if (!c->added[i])
+			return -ENOMEM;
+		lun_init(c->added[i], re->lun_env, &np->disks[i], c->slot[i],
+			 -1);
+	}
+	for (size_t i = 0; i < sv->nr_luns; i++)
+		sv->luns[i]->removing = c->removed[i];
+	sv->pending = c->added;
+	sv->nr_pending = np->nr_disks;
+	ret = re->journal ? re->journal(re->journal_ctx) : 0;
+	if (ret)
+		error_set(
+			err, "StorageAttachDiskFailed", "",
+			"cannot journal the change in the state file: %s (nothing was changed)",
+			strerror(-ret));
+	instance_crash_point("reload-journaled");
+	return ret;
+}
+
 /* Phase 1: acquire what every added LUN needs; nothing shows yet. */
 static int acquire(const struct reload_env *re, struct plan *np,
 		   struct reload_change *c, struct error_obj *err)
 {
 	for (size_t i = 0; i < np->nr_disks; i++) {
 		struct plan_disk *pd = &np->disks[i];
-		struct lun *l;
 		int ret;
 
 		if (!c->is_new[i])
 			continue;
-		l = calloc(1, sizeof(*l));
-		if (!l)
-			return -ENOMEM;
-		c->added[i] = l;
 		ret = program_disk(re->maps, &re->sv->slots, pd, c->slot[i]);
 		if (!ret)
-			ret = lun_prepare(l, re->lun_env, pd, c->slot[i], -1);
+			ret = lun_prepare(c->added[i], re->lun_env);
 		if (ret)
 			return attach_failed(err, pd, "serve", ret,
 					     "; see the log");
@@ -57,6 +84,13 @@ static int acquire(const struct reload_env *re, struct plan *np,
 static void release(const struct reload_env *re, struct plan *np,
 		    struct reload_change *c)
 {
+	struct serving *sv = re->sv;
+
+	for (size_t i = 0; i < sv->nr_luns; i++)
+		if (sv->luns[i])
+			sv->luns[i]->removing = false;
+	sv->pending = NULL;
+	sv->nr_pending = 0;
 	for (size_t i = 0; i < np->nr_disks; i++) {
 		if (!c->is_new[i])
 			continue;
@@ -116,6 +150,7 @@ static int commit(const struct reload_env *re, struct plan *np,
 		lun_down(l, re->lun_env);
 		free(l);
 		sv->luns[i] = NULL;
+		instance_crash_point("reload-removed");
 	}
 	return 0;
 }
@@ -178,6 +213,8 @@ static int adopt(struct serving *sv, struct settings *ns, struct plan *np,
 	free(sv->luns);
 	sv->luns = luns;
 	sv->nr_luns = np->nr_disks;
+	sv->pending = NULL;
+	sv->nr_pending = 0;
 	plan_fini(&sv->plan);
 	settings_fini(&sv->s);
 	sv->plan = *np;
@@ -232,6 +269,8 @@ int reload_apply(const struct reload_env *re, const char *path,
 		goto out;
 	}
 	ret = reload_assign_slots(sv, &np, &c, err);
+	if (!ret)
+		ret = journal(re, &np, &c, err);
 	if (!ret)
 		ret = acquire(re, &np, &c, err);
 	if (!ret)

@@ -5,7 +5,10 @@
  * (members held exclusively, ublk devices added, queues fetching) without
  * making anything visible; any failure there undoes phase 1 and changes
  * nothing.  Phase 2 starts the added LUNs and stops and deletes the removed
- * ones.  What is allowed is reload_plan's to say.
+ * ones.  What is allowed is reload_plan's to say.  Before it touches the
+ * kernel, the state file journals the whole change (added LUNs "adding",
+ * removed ones "removing"), so that a crash at any step of it is completed
+ * or rolled back by the next daemon (recover.h).
  */
 #ifndef BLKXLATE_DAEMON_RELOAD_H
 #define BLKXLATE_DAEMON_RELOAD_H
@@ -26,6 +29,10 @@ struct reload_env {
 	const struct maps *maps;
 	bool tracing; /* tell the tracer about added and removed LUNs */
 	const struct resolve_ctx *rc;
+	/* write the state file: what is served, and what the reload is
+	 * about to add (sv->pending) and remove (lun.removing) */
+	int (*journal)(void *ctx);
+	void *journal_ctx;
 };
 
 /*

@@ -205,11 +205,7 @@ int reload_assign_slots(struct serving *sv, struct plan *np,
 			c->nr_added++;
 		}
 		c->slot[i] = (uint32_t)di;
-		pd->geo.first_member = (uint32_t)mi;
-		for (size_t j = 0; j < pd->nr_members; j++) {
-			pd->members[j].m.disk = (uint32_t)di;
-			pd->members[j].m.index = (uint32_t)j;
-		}
+		plan_place_disk(pd, (uint32_t)di, (uint32_t)mi);
 	}
 	return 0;
 }

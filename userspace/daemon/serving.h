@@ -23,6 +23,9 @@ struct serving {
 	struct plan plan;
 	struct lun **luns; /* luns[i] serves plan.disks[i]; never moves */
 	size_t nr_luns;
+	/* a reload's LUNs being added (NULL where none): journaled too */
+	struct lun **pending;
+	size_t nr_pending;
 	struct maps_slots slots; /* the room the maps were made with */
 	bool *disk_used;	 /* [slots.disks] */
 	bool *member_used;	 /* [slots.members] */

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/instance.h"
+
 const char *state_run_dir(void)
 {
 	const char *d = getenv("BLKXLATE_RUN_DIR");
@@ -43,6 +45,27 @@ int state_link_path(const char *controller, int ide, uint32_t channel,
 	else
 		snprintf(name, sizeof(name), "lun%u", location);
 	return fmt_path(buf, len, "%s/%s/%s", controller, name);
+}
+
+static int mkdir_p(const char *dir, mode_t mode);
+
+int state_run_dir_create(void)
+{
+	return mkdir_p(state_run_dir(), 0755);
+}
+
+const char *state_phase_name(enum state_phase p)
+{
+	return p == STATE_ADDING     ? "adding"
+	       : p == STATE_REMOVING ? "removing"
+				     : "serving";
+}
+
+static enum state_phase phase_of(const char *name)
+{
+	return !strcmp(name, "adding")	   ? STATE_ADDING
+	       : !strcmp(name, "removing") ? STATE_REMOVING
+					   : STATE_SERVING;
 }
 
 static int mkdir_p(const char *dir, mode_t mode)
@@ -94,6 +117,7 @@ struct json_object *state_json(const struct state *st)
 
 	json_add_str(o, "instance", st->instance);
 	json_object_object_add(o, "pid", json_object_new_int(st->pid));
+	json_add_bool(o, "ready", st->ready);
 	json_add_str(o, "config", st->config);
 	json_add_int(o, "started", st->started);
 	json_add_str(o, "dataplane", st->dataplane);
@@ -108,6 +132,7 @@ struct json_object *state_json(const struct state *st)
 		struct json_object *mem = json_object_new_array();
 
 		json_add_str(e, "controller", sd->controller);
+		json_add_str(e, "phase", state_phase_name(sd->phase));
 		json_add_str(e, "protocol", sd->protocol);
 		json_add_int(e, "location", sd->location);
 		json_add_int(e, "channel", sd->channel);
@@ -129,6 +154,34 @@ struct json_object *state_json(const struct state *st)
 	return o;
 }
 
+/* Write all of s to fd; 0 or -errno. */
+static int write_all(int fd, const char *s, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, s, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		s += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = fsync(fd) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
 int state_write(const char *instance, const struct state *st)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
@@ -136,33 +189,34 @@ int state_write(const char *instance, const struct state *st)
 	const char *s;
 	int fd, ret;
 
-	ret = mkdir_p(state_run_dir(), 0755);
+	ret = state_run_dir_create();
 	if (!ret)
 		ret = state_path(instance, "state", path, sizeof(path));
 	if (ret)
 		return ret;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* a crash may have left one; we hold the instance lock */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
 	if (fd < 0)
 		return -errno;
 	obj = state_json(st);
 	s = json_object_to_json_string_ext(
 		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!s || write(fd, s, strlen(s)) != (ssize_t)strlen(s) || fsync(fd)) {
+	ret = s ? write_all(fd, s, strlen(s)) : -ENOMEM;
+	if (!ret && fsync(fd))
 		ret = -errno;
-		json_object_put(obj);
-		close(fd);
-		unlink(tmp);
-		return ret ? ret : -EIO;
-	}
 	json_object_put(obj);
-	close(fd);
-	if (rename(tmp, path)) {
+	if (close(fd) && !ret)
 		ret = -errno;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (!ret)
+		ret = fsync_dir(state_run_dir());
+	if (ret)
 		unlink(tmp);
-		return ret;
-	}
-	return 0;
+	return ret;
 }
 
 static void jcopy(struct json_object *o, const char *k, char *buf, size_t len)
@@ -197,10 +251,13 @@ static size_t jarray(struct json_object *o, const char *k,
 static int read_disk(struct json_object *e, struct state_disk *sd)
 {
 	struct json_object *mem;
+	char phase[16];
 	size_t n;
 
 	jcopy(e, "controller", sd->controller, sizeof(sd->controller));
 	jcopy(e, "protocol", sd->protocol, sizeof(sd->protocol));
+	jcopy(e, "phase", phase, sizeof(phase));
+	sd->phase = phase_of(phase);
 	sd->location = (uint32_t)jint(e, "location", 0);
 	sd->channel = (uint32_t)jint(e, "channel", 0);
 	sd->disk = (uint32_t)jint(e, "disk", 0);
@@ -246,6 +303,7 @@ int state_read(const char *instance, struct state *st)
 	}
 	jcopy(o, "instance", st->instance, sizeof(st->instance));
 	st->pid = (int)jint(o, "pid", 0);
+	st->ready = jint(o, "ready", 0) != 0;
 	jcopy(o, "config", st->config, sizeof(st->config));
 	st->started = jint(o, "started", 0);
 	jcopy(o, "dataplane", st->dataplane, sizeof(st->dataplane));
@@ -295,24 +353,9 @@ const struct state_disk *state_find(const struct state *st,
 	return NULL;
 }
 
-bool state_pid_alive(int pid)
+bool state_daemon_alive(const char *instance, const struct state *st)
 {
-	char path[64], buf[512];
-	FILE *f;
-	char *rp;
-
-	if (pid <= 0)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	rp = strrchr(buf, ')');
-	/* a zombie is dead too */
-	return rp && rp[1] == ' ' && rp[2] != 'Z';
+	return st->pid > 0 && instance_lock_holder(instance) == st->pid;
 }
 
 int state_running_pid(const char *instance)
@@ -322,9 +365,9 @@ int state_running_pid(const char *instance)
 
 	if (state_read(instance, &st))
 		return 0;
-	pid = st.pid;
+	pid = state_daemon_alive(instance, &st) ? st.pid : 0;
 	state_fini(&st);
-	return state_pid_alive(pid) ? pid : 0;
+	return pid;
 }
 
 void state_remove(const char *instance)

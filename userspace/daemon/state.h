@@ -18,6 +18,8 @@
 struct json_object;
 
 const char *state_run_dir(void);
+/* Create the run directory (0755) when it is missing.  0 or -errno. */
+int state_run_dir_create(void);
 /* <run dir>/<instance>.<suffix> */
 int state_path(const char *instance, const char *suffix, char *buf, size_t len);
 /* The stable link of a LUN: <run dir>/<controller>/lun<L> (or ide<C>-<L>) */
@@ -33,13 +35,24 @@ void state_link_remove(const char *link);
  * stats, vmm-args and the next daemon (leftovers).  This module is its
  * only writer and reader.
  */
+/*
+ * Where a LUN is, journaled before each step: "adding" from before its
+ * ublk device is added until it serves (a crash rolls it back: the device
+ * is removed), "serving", and "removing" from before a reload takes it
+ * out (a crash completes that with the new settings, or undoes it with
+ * the old).
+ */
+enum state_phase { STATE_ADDING, STATE_SERVING, STATE_REMOVING };
+const char *state_phase_name(enum state_phase p);
+
 struct state_disk {
 	char controller[40]; /* canonical GUID */
-	char protocol[8];    /* SCSI, IDE, NVME */
+	enum state_phase phase;
+	char protocol[8]; /* SCSI, IDE, NVME */
 	uint32_t location;
 	uint32_t channel;
 	uint32_t disk; /* disks map index */
-	int ublk_id;   /* -1: no ublk device was added */
+	int ublk_id;   /* -1: none; else the device (added, or about to be) */
 	bool recovered;
 	char device[32]; /* /dev/ublkbN, "" until started */
 	char link[PATH_MAX];
@@ -53,6 +66,7 @@ struct state_disk {
 struct state {
 	char instance[40];
 	int pid;
+	bool ready; /* bring-up done: every LUN was served */
 	char config[PATH_MAX];
 	int64_t started; /* time(2) */
 	char dataplane[16];
@@ -67,7 +81,12 @@ struct state {
 
 /* The file's JSON form of st (the caller puts it), as status prints it. */
 struct json_object *state_json(const struct state *st);
-/* Write st atomically to <instance>.state.  0 or -errno. */
+/*
+ * Write st to <instance>.state atomically and durably: a new temporary
+ * file (O_EXCL|O_NOFOLLOW, 0600), fsync, rename, fsync of the directory.
+ * The caller holds the instance lock.  0 or -errno (then the old file is
+ * still there, whole).
+ */
 int state_write(const char *instance, const struct state *st);
 /* Read <instance>.state into st (state_fini() frees it): 0, -ENOENT when
  * there is none, -EINVAL when it cannot be parsed, or -errno. */
@@ -79,8 +98,9 @@ const struct state_disk *state_find(const struct state *st,
 				    const char *controller, uint32_t location,
 				    uint32_t channel);
 
-/* The one liveness check: does pid run (a zombie does not)? */
-bool state_pid_alive(int pid);
+/* The one liveness check: is st the state of the instance's running
+ * daemon (its pid holds the instance lock)? */
+bool state_daemon_alive(const char *instance, const struct state *st);
 /* The pid of the instance's running daemon, or 0 when none runs. */
 int state_running_pid(const char *instance);
 

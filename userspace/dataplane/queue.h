@@ -29,6 +29,8 @@ struct queue;
 /* A data path: how a queue's ring is made, run and taken down. */
 struct ring_ops {
 	const char *name;
+	/* open files one queue holds (what RLIMIT_NOFILE must allow) */
+	unsigned int fds_per_queue;
 	/* make the ring, register files and buffers, FETCH every tag */
 	int (*setup)(struct queue *q);
 	/* serve until the device stops (all fetches aborted) */

@@ -200,6 +200,9 @@ static void ring_bpf_teardown(struct queue *q)
 
 const struct ring_ops ring_bpf_ops = {
 	.name = "bpf",
+	/* the ring, and the skeleton's: every pinned map, its programs and
+	 * the struct_ops link (about 20, seen in the lab) */
+	.fds_per_queue = 24,
 	.setup = ring_bpf_setup,
 	.run = ring_bpf_run,
 	.teardown = ring_bpf_teardown,

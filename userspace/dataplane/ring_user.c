@@ -130,6 +130,7 @@ static void ring_user_teardown(struct queue *q)
 
 const struct ring_ops ring_user_ops = {
 	.name = "user",
+	.fds_per_queue = 2, /* the ring (and slack) */
 	.setup = ring_user_setup,
 	.run = ring_user_run,
 	.teardown = ring_user_teardown,

@@ -93,6 +93,29 @@ int program_lun_remove(const struct maps *m, const struct plan_disk *pd)
 		       : 0;
 }
 
+int program_lun_prune(const struct maps *m, const bool *used, uint32_t cap)
+{
+	static struct blkx_lun_key stale[BLKX_MAX_DISKS];
+	struct blkx_lun_key cur, next;
+	size_t n = 0;
+	int removed = 0;
+
+	for (bool first = true;
+	     n < BLKX_MAX_DISKS &&
+	     !bpf_map_get_next_key(m->luns_fd, first ? NULL : &cur, &next);
+	     first = false) {
+		struct blkx_lun v;
+
+		cur = next;
+		if (!bpf_map_lookup_elem(m->luns_fd, &cur, &v) &&
+		    (v.disk >= cap || !used[v.disk]))
+			stale[n++] = cur;
+	}
+	for (size_t i = 0; i < n; i++)
+		removed += !bpf_map_delete_elem(m->luns_fd, &stale[i]);
+	return removed;
+}
+
 int program_meta_update(const struct maps *m, size_t nr_disks,
 			size_t nr_members)
 {

@@ -30,6 +30,9 @@ int program_lun_add(const struct maps *m, const struct plan_disk *pd,
 		    uint32_t di);
 /* Take pd's LUN out of the luns map (the first step of removing it). */
 int program_lun_remove(const struct maps *m, const struct plan_disk *pd);
+/* Take every LUN whose disk slot is not used[] out of the luns map (what a
+ * dead daemon's half-done change left).  Returns how many went. */
+int program_lun_prune(const struct maps *m, const bool *used, uint32_t cap);
 /* meta: nr_disks and nr_members now served, generation + 1. */
 int program_meta_update(const struct maps *m, size_t nr_disks,
 			size_t nr_members);

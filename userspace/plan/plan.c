@@ -444,3 +444,12 @@ const struct plan_disk *plan_find(const struct plan *p, const char *controller,
 	}
 	return NULL;
 }
+
+void plan_place_disk(struct plan_disk *pd, uint32_t di, uint32_t mi)
+{
+	pd->geo.first_member = mi;
+	for (size_t j = 0; j < pd->nr_members; j++) {
+		pd->members[j].m.disk = di;
+		pd->members[j].m.index = (uint32_t)j;
+	}
+}

@@ -78,6 +78,10 @@ void plan_lun_identity(const struct settings_lun *l, char vendor[9],
 const struct plan_disk *plan_find(const struct plan *p, const char *controller,
 				  uint32_t location, uint32_t channel);
 
+/* Put pd at disk slot di of the maps, its members at slots mi.. (a live
+ * reload, or a recovery, places disks where the maps have room). */
+void plan_place_disk(struct plan_disk *pd, uint32_t di, uint32_t mi);
+
 /* Format a byte count as "256 MiB" / "1.5 GiB" into buf. */
 const char *plan_fmt_size(uint64_t bytes, char *buf, size_t len);
 

@@ -308,79 +308,6 @@ static int prepare_plan(struct daemon *d, struct error_obj *err)
 	}
 }
 
-static int take_lock(struct daemon *d, struct error_obj *err)
-{
-	int holder;
-
-	d->lock_fd = instance_lock(d->o->instance, &holder);
-	if (d->lock_fd >= 0)
-		return 0;
-	if (d->lock_fd == -EBUSY)
-		error_set(
-			err, DAEMON_ERR_BUSY, "",
-			"instance '%s' is in use by pid %d (its daemon, or another blkxlate command on it)",
-			d->o->instance, holder);
-	else
-		error_set(err, DAEMON_ERR_BUSY, "",
-			  "cannot take the lock of instance '%s' in %s: %s",
-			  d->o->instance, state_run_dir(),
-			  strerror(-d->lock_fd));
-	log_error("%s", err->message);
-	return d->lock_fd;
-}
-
-/* --queues: the kernel makes at most one queue per possible CPU. */
-static int check_queues(const struct daemon_opts *o, struct error_obj *err)
-{
-	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
-
-	if (!o->nr_queues || ncpu < 1 || o->nr_queues <= (unsigned long)ncpu)
-		return 0;
-	error_set(
-		err, DAEMON_ERR_QUEUES, "--queues",
-		"--queues %u: ublk makes at most one queue per CPU, and this machine has %ld",
-		o->nr_queues, ncpu);
-	log_error("%s", err->message);
-	return -EINVAL;
-}
-
-/*
- * Open files: each LUN holds its members, its char device and, per queue,
- * what the data path needs.  The soft limit is raised to the hard one;
- * below what is needed the daemon refuses, with both numbers.
- */
-static int raise_nofile(struct daemon *d, struct error_obj *err)
-{
-	const struct serving *sv = &d->sv;
-	unsigned long need = 64;
-	struct rlimit rl;
-
-	for (size_t i = 0; i < sv->nr_luns; i++)
-		need += sv->luns[i]->pd->nr_members + 2 +
-			(unsigned long)sv->luns[i]->ld.nr_queues *
-				d->dp->fds_per_queue;
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return 0;
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
-		error_set(
-			err, DAEMON_ERR_NOFILE, "",
-			"serving %zu disk(s) needs about %lu open files, and the hard limit (RLIMIT_NOFILE) is %lu: raise it (ulimit -Hn, or LimitNOFILE= in the unit)",
-			sv->nr_luns, need, (unsigned long)rl.rlim_max);
-		log_error("%s", err->message);
-		return -EMFILE;
-	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
-		unsigned long was = (unsigned long)rl.rlim_cur;
-
-		rl.rlim_cur = rl.rlim_max;
-		if (!setrlimit(RLIMIT_NOFILE, &rl) && was < need)
-			log_info(
-				"raised the open-file limit from %lu to %lu (about %lu needed)",
-				was, (unsigned long)rl.rlim_cur, need);
-	}
-	return 0;
-}
-
 /* The pinned maps (ours, or the recovered daemon's) and what they hold. */
 static int prepare_maps(struct daemon *d, struct error_obj *err)
 {
@@ -453,10 +380,12 @@ static int init_luns(struct daemon *d, struct error_obj *err)
 
 static int daemon_prepare(struct daemon *d, struct error_obj *err)
 {
-	int ret = take_lock(d, err);
+	int ret;
 
+	d->lock_fd = setup_lock(d->o->instance, err);
+	ret = d->lock_fd < 0 ? d->lock_fd : 0;
 	if (!ret)
-		ret = check_queues(d->o, err);
+		ret = setup_check_queues(d->o->nr_queues, err);
 	if (!ret)
 		ret = prepare_plan(d, err);
 	if (!ret) {
@@ -488,7 +417,7 @@ static int daemon_prepare(struct daemon *d, struct error_obj *err)
 				      d->maps.dir, &d->dp, d->dp_reason,
 				      sizeof(d->dp_reason), err);
 	if (!ret)
-		ret = raise_nofile(d, err);
+		ret = setup_nofile(&d->sv, d->dp, err);
 	if (ret)
 		return ret;
 	d->env.dp = d->dp;

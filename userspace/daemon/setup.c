@@ -5,11 +5,14 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "daemon/daemon.h"
+#include "daemon/instance.h"
+#include "daemon/state.h"
 
 extern char **environ;
 
@@ -103,5 +106,70 @@ int setup_dataplane(const char *want, bool zero_copy, const char *pin_dir,
 		why);
 out:
 	log_info("data path: %s", reason);
+	return 0;
+}
+
+int setup_lock(const char *instance, struct error_obj *err)
+{
+	int holder, fd = instance_lock(instance, &holder);
+
+	if (fd >= 0)
+		return fd;
+	if (fd == -EBUSY)
+		error_set(
+			err, DAEMON_ERR_BUSY, "",
+			"instance '%s' is in use by pid %d (its daemon, or another blkxlate command on it)",
+			instance, holder);
+	else
+		error_set(err, DAEMON_ERR_BUSY, "",
+			  "cannot take the lock of instance '%s' in %s: %s",
+			  instance, state_run_dir(), strerror(-fd));
+	log_error("%s", err->message);
+	return fd;
+}
+
+int setup_check_queues(unsigned int nr_queues, struct error_obj *err)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+
+	if (!nr_queues || ncpu < 1 || nr_queues <= (unsigned long)ncpu)
+		return 0;
+	error_set(
+		err, DAEMON_ERR_QUEUES, "--queues",
+		"--queues %u: ublk makes at most one queue per CPU, and this machine has %ld",
+		nr_queues, ncpu);
+	log_error("%s", err->message);
+	return -EINVAL;
+}
+
+int setup_nofile(const struct serving *sv, const struct ring_ops *dp,
+		 struct error_obj *err)
+{
+	unsigned long need = 64;
+	struct rlimit rl;
+
+	for (size_t i = 0; i < sv->nr_luns; i++)
+		need += sv->luns[i]->pd->nr_members + 2 +
+			(unsigned long)sv->luns[i]->ld.nr_queues *
+				dp->fds_per_queue;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		error_set(
+			err, DAEMON_ERR_NOFILE, "",
+			"serving %zu disk(s) needs about %lu open files, and the hard limit (RLIMIT_NOFILE) is %lu: raise it (ulimit -Hn, or LimitNOFILE= in the unit)",
+			sv->nr_luns, need, (unsigned long)rl.rlim_max);
+		log_error("%s", err->message);
+		return -EMFILE;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+		unsigned long was = (unsigned long)rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (!setrlimit(RLIMIT_NOFILE, &rl) && was < need)
+			log_info(
+				"raised the open-file limit from %lu to %lu (about %lu needed)",
+				was, (unsigned long)rl.rlim_cur, need);
+	}
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "base/error.h"
+#include "daemon/serving.h"
 #include "dataplane/queue.h"
 #include "dataplane/ublk.h"
 
@@ -28,5 +29,18 @@ int setup_ublk(struct ublk_ctrl *ctrl, struct error_obj *err);
 int setup_dataplane(const char *want, bool zero_copy, const char *pin_dir,
 		    const struct ring_ops **dp, char *reason, size_t len,
 		    struct error_obj *err);
+
+/* Take the instance lock for the daemon's life: its fd, or -errno with
+ * err saying who holds it. */
+int setup_lock(const char *instance, struct error_obj *err);
+/* --queues: the kernel makes at most one queue per possible CPU. */
+int setup_check_queues(unsigned int nr_queues, struct error_obj *err);
+/*
+ * Open files: each LUN holds its members, its char device and, per queue,
+ * what the data path needs.  The soft RLIMIT_NOFILE is raised to the hard
+ * one; below what is needed the daemon refuses, with both numbers.
+ */
+int setup_nofile(const struct serving *sv, const struct ring_ops *dp,
+		 struct error_obj *err);
 
 #endif /* BLKXLATE_DAEMON_SETUP_H */

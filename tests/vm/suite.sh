@@ -455,5 +455,6 @@ expect_err "up says why" "StorageStripeSectorSizeMismatch"
 	fail "the refused instance left pins"
 
 . tests/vm/reliability.sh
+. tests/vm/crash.sh
 
 finish "vm suite ($KERNEL)"

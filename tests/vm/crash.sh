@@ -1,0 +1,275 @@
+# Crash consistency checks of the VM suite (sourced by suite.sh, same boot,
+# after reliability.sh): kill -9 at every step of up and reload (through
+# the daemon's crash points, BLKXLATE_CRASH_AT), reload then kill, a
+# corrupt state file, a full run directory, concurrent up, unload of a
+# served instance, open-file limits, RSS over reloads, a member that
+# vanishes.  After each: the data is intact, a clean down leaves nothing.
+# CRASH_CYCLES (make soak: 20) repeats the kill-at-every-step part.
+# shellcheck shell=sh
+
+CRASH_CYCLES=${CRASH_CYCLES:-1}
+RUN=/run/blkxlate
+PINS=/sys/fs/bpf/blkxlate
+
+# nothing_left NAME: no ublk device, state file, pins or link of any instance
+nothing_left() {
+	left=""
+	devs=$(ls /sys/class/ublk-char 2>/dev/null | tr '\n' ' ')
+	[ -n "$devs" ] && left="$left devices: $devs"
+	ls $RUN/*.state >/dev/null 2>&1 && left="$left state: $(ls $RUN/*.state)"
+	[ -n "$(ls $PINS 2>/dev/null)" ] && left="$left pins: $(ls $PINS)"
+	links=$(find $RUN -type l 2>/dev/null | tr '\n' ' ')
+	[ -n "$links" ] && left="$left links: $links"
+	if [ -z "$left" ]; then pass "$1: nothing left"; else fail "$1: left$left"; fi
+}
+
+# lun_md5 LINK: md5 of the first 8 MiB the LUN serves
+lun_md5() {
+	dd if="$(readlink "$1")" bs=1M count=8 iflag=direct 2>/dev/null | md5sum | cut -c1-32
+}
+
+# same_data NAME LINK...: each LUN reads what was written before the crashes
+same_data() {
+	bad=""
+	for l in "$@"; do
+		want=$(cat "$T_TMP/md5.$(echo "$l" | md5sum | cut -c1-8)")
+		[ "$(lun_md5 "$l")" = "$want" ] || bad="$bad $l"
+	done
+	if [ -z "$bad" ]; then pass "$1: data intact on $# LUN(s)"; else fail "$1: data changed on$bad"; fi
+}
+
+# clean_down NAME: down exits 0 and leaves nothing
+clean_down() {
+	run blkxlate down
+	expect_rc "$1: down" 0
+	nothing_left "$1"
+}
+
+section "crash consistency: seed data"
+ALL4="$STRIPE_LINK $VSCSI_LINK $NS_LINK $NS4K_LINK"
+KEPT3="$STRIPE_LINK $VSCSI_LINK $NS_LINK"
+run blkxlate up --dataplane $DP "$LAB"
+expect_rc "up for seeding" 0
+for l in $ALL4; do
+	dd if=/dev/urandom of="$(readlink "$l")" bs=1M count=8 oflag=direct 2>/dev/null
+	lun_md5 "$l" >"$T_TMP/md5.$(echo "$l" | md5sum | cut -c1-8)"
+done
+clean_down "seeded"
+
+# the reload target: NVMe LUN 2 removed (a gap), a file-backed SCSI LUN 7 added
+EXTRA=/var/tmp/blkx-extra.img
+truncate -s 64M $EXTRA
+LAB2=$T_TMP/lab2.json
+python3 - "$LAB" "$LAB2" "$EXTRA" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+ctl = c["dynamic"]["storage_controllers"]
+ctl[1]["luns"] = [l for l in ctl[1]["luns"] if l["location"] != 2]
+ctl[0]["luns"].append({"location": 7, "physical_devices": {"type": "single",
+    "device": {"device_type": "file", "device_path": sys.argv[3]}}})
+json.dump(c, open(sys.argv[2], "w"))
+PY
+EXTRA_LINK=$RUN/$SCSI/lun7
+
+# up_crashes NAME POINT ARGS...: up with a crash point set dies, says so
+up_crashes() {
+	n=$1
+	p=$2
+	shift 2
+	run env BLKXLATE_CRASH_AT="$p" blkxlate up --dataplane $DP "$@"
+	[ "$RC" -ne 0 ] && pass "$n: the daemon died at $p" || fail "$n: up survived $p"
+}
+
+cycle=1
+while [ $cycle -le "$CRASH_CYCLES" ]; do
+	section "crash consistency: kill at every step of up (cycle $cycle)"
+	for p in add-journaled:1 added:1 started:1 add-journaled:3 added:4 started:4 ready; do
+		up_crashes "up $p" "$p" "$LAB"
+		t0=$(date +%s.%N)
+		run blkxlate up --dataplane $DP "$LAB"
+		expect_rc "up $p: the next up serves" 0
+		expect_out "up $p: all 4 disks" "up: 4 disk"
+		same_data "up $p" $ALL4
+		clean_down "up $p"
+	done
+	# a crash, then down alone clears it too
+	up_crashes "up started:2, then down" started:2 "$LAB"
+	clean_down "down after a crash in up"
+
+	section "crash consistency: kill at every step of reload (cycle $cycle)"
+	i=0
+	for p in reload-journaled add-journaled:5 added:5 started:5 reload-removed; do
+		i=$((i + 1))
+		run env BLKXLATE_CRASH_AT="$p" blkxlate up --dataplane $DP "$LAB"
+		expect_rc "reload $p: up" 0
+		run blkxlate reload "$LAB2"
+		[ "$RC" -ne 0 ] && pass "reload $p: the daemon died in the reload" ||
+			fail "reload $p: the reload survived"
+		# alternate: recover with the old settings, then with the new
+		if [ $((i % 2)) = 1 ]; then
+			run blkxlate up --dataplane $DP "$LAB"
+			expect_rc "reload $p: up with the old settings" 0
+			expect_out "reload $p: old settings, 4 disks" "up: 4 disk"
+			same_data "reload $p, old settings" $ALL4
+			[ -e "$EXTRA_LINK" ] && fail "reload $p: the half-added LUN is served" ||
+				pass "reload $p: the half-added LUN was rolled back"
+		else
+			run blkxlate up --dataplane $DP "$LAB2"
+			expect_rc "reload $p: up with the new settings" 0
+			expect_out "reload $p: new settings, 4 disks" "up: 4 disk"
+			same_data "reload $p, new settings" $KEPT3
+			[ -b "$(readlink "$EXTRA_LINK")" ] && pass "reload $p: the added LUN serves" ||
+				fail "reload $p: no $EXTRA_LINK"
+		fi
+		grep -q "recovering" $RUN/default.log && pass "reload $p: recovered, not discarded" ||
+			fail "reload $p: no recovery in the log: $(grep -i 'discard\|leftover' $RUN/default.log | tail -2)"
+		clean_down "reload $p"
+	done
+	cycle=$((cycle + 1))
+done
+
+section "crash consistency: reload, then kill -9 (LUNs added, a gap left), twice"
+run blkxlate up --dataplane $DP "$LAB"
+expect_rc "up" 0
+run blkxlate reload "$LAB2"
+expect_rc "reload adds LUN 7, removes NVMe LUN 2" 0
+S=$(readlink "$STRIPE_LINK")
+bg_verify gap1 "$S"
+sleep 2
+kill -9 "$(daemon_pid)"
+sleep 1
+run blkxlate up --dataplane $DP "$LAB2"
+expect_rc "up with the reloaded settings recovers" 0
+expect_out "all 4 disks of the reloaded settings" "up: 4 disk"
+grep -q "recovering 4 disk(s)" $RUN/default.log && pass "4 disks recovered at their slots" ||
+	fail "no recovery of 4 disks: $(tail -3 $RUN/default.log)"
+wait
+fio_ok gap1 "fio verify across the kill after a reload, 0 errors"
+[ "$(readlink "$STRIPE_LINK")" = "$S" ] && pass "the stripe kept its device" || fail "the stripe moved"
+run blkxlate map-lba --controller "$SCSI" --location 7 --lba 0 --json
+expect_rc "map-lba finds the added LUN in the recovered maps" 0
+run blkxlate reload "$LAB"
+expect_rc "reload back: LUN 2 fills the gap, LUN 7 goes" 0
+kill -9 "$(daemon_pid)"
+sleep 1
+run blkxlate up --dataplane $DP "$LAB"
+expect_rc "up with the original settings recovers" 0
+grep -q "recovering 4 disk(s)" $RUN/default.log && pass "again 4 disks recovered" ||
+	fail "no recovery: $(tail -3 $RUN/default.log)"
+run blkxlate up --dataplane $DP "$LAB2"
+expect_rc "a second up of a served instance is refused" 1
+same_data "after two reload+kill cycles" $ALL4
+clean_down "reload then kill"
+
+section "crash consistency: kill -9, then settings that drop a served LUN"
+run blkxlate up --dataplane $DP "$LAB"
+kill -9 "$(daemon_pid)"
+sleep 1
+run blkxlate up --dataplane $DP "$LAB2"
+expect_rc "settings without a LUN that waits for recovery are refused" 1
+expect_err "the refusal names the LUN and the way out" "LUN 2 of .*blkxlate down"
+run blkxlate up --dataplane $DP "$LAB"
+expect_rc "its own settings still recover it" 0
+clean_down "refused, then recovered"
+
+section "crash consistency: a corrupt state file"
+run blkxlate up --dataplane $DP "$LAB"
+kill -9 "$(daemon_pid)"
+sleep 1
+head -c 40 $RUN/default.state >$RUN/default.state.cut && mv $RUN/default.state.cut $RUN/default.state
+run blkxlate up --dataplane $DP "$LAB"
+expect_rc "up after a truncated state file serves (leftovers found by their mark)" 0
+same_data "after a corrupt state file" $ALL4
+clean_down "corrupt state, up"
+run blkxlate up --dataplane $DP "$LAB"
+kill -9 "$(daemon_pid)"
+sleep 1
+echo '{"pid": ' >$RUN/default.state
+run blkxlate down
+expect_rc "down with a corrupt state file" 0
+expect_out "down says what it removed" "discarded 4 leftover device"
+nothing_left "corrupt state, down"
+
+section "crash consistency: /run full (ENOSPC)"
+SMALL=$T_TMP/smallrun
+mkdir -p $SMALL
+mount -t tmpfs -o size=16k tmpfs $SMALL
+dd if=/dev/zero of=$SMALL/fill bs=4k 2>/dev/null
+run env BLKXLATE_RUN_DIR=$SMALL blkxlate up --dataplane $DP "$LAB"
+[ "$RC" -ne 0 ] && pass "up on a full run dir fails" || fail "up on a full run dir said OK"
+expect_err "it says the state file cannot be written" "state file|No space"
+rm -f $SMALL/fill
+umount $SMALL
+nothing_left "ENOSPC"
+
+section "crash consistency: two concurrent up"
+r=1
+while [ $r -le 3 ]; do
+	blkxlate up --dataplane $DP "$LAB" >"$T_TMP/up1" 2>&1 &
+	P1=$!
+	blkxlate up --dataplane $DP "$LAB" >"$T_TMP/up2" 2>&1 &
+	P2=$!
+	wait $P1
+	R1=$?
+	wait $P2
+	R2=$?
+	if [ $((R1 + R2)) = 1 ] && [ $R1 -le 1 ] && [ $R2 -le 1 ]; then
+		pass "round $r: one up serves, the other is refused ($R1/$R2)"
+	else
+		fail "round $r: exit $R1 and $R2: $(cat "$T_TMP/up1" "$T_TMP/up2")"
+	fi
+	run blkxlate map-lba --controller "$SCSI" --location 0 --lba 0
+	expect_rc "round $r: the winner's maps work" 0
+	same_data "round $r" $ALL4
+	clean_down "round $r"
+	r=$((r + 1))
+done
+
+section "crash consistency: unload of a served or crashed instance"
+run blkxlate up --dataplane $DP "$LAB"
+run blkxlate unload
+expect_rc "unload of a served instance is refused" 1
+expect_err "it says who serves it" "served by pid"
+kill -9 "$(daemon_pid)"
+sleep 1
+run blkxlate unload
+expect_rc "unload after a kill -9 is refused" 1
+run blkxlate up --dataplane $DP "$LAB"
+expect_rc "the crashed instance still recovers" 0
+grep -q "recovering 4 disk" $RUN/default.log && pass "recovered after the refused unload" ||
+	fail "not recovered: $(tail -2 $RUN/default.log)"
+clean_down "unload"
+
+section "resources: open-file limits, --queues"
+run sh -c "ulimit -Sn 64; blkxlate up --dataplane $DP $LAB"
+expect_rc "up with a soft limit of 64 raises it" 0
+grep -q "raised the open-file limit from 64" $RUN/default.log && pass "the log says it raised the limit" ||
+	fail "no raise in the log"
+clean_down "soft limit"
+run sh -c "ulimit -n 70; blkxlate up --dataplane $DP $LAB"
+expect_rc "a hard limit too low is refused" 1
+expect_err "with the numbers" "needs about [0-9]+ open files.*hard limit.* is 70"
+nothing_left "hard limit"
+ncpu=$(nproc --all)
+run blkxlate up --dataplane $DP -q $((ncpu + 1)) "$LAB"
+expect_rc "--queues above the CPU count is refused" 1
+expect_err "naming --queues and the CPU count" "--queues $((ncpu + 1)).* has $ncpu"
+nothing_left "--queues"
+
+section "resources: RSS over reload cycles"
+RELOADS=${RSS_RELOADS:-100}
+run blkxlate up --dataplane $DP "$LAB"
+pid=$(daemon_pid)
+n=0
+while [ $n -lt "$RELOADS" ]; do
+	blkxlate reload "$LAB2" >/dev/null 2>&1 || break
+	blkxlate reload "$LAB" >/dev/null 2>&1 || break
+	n=$((n + 1))
+	[ $n = 10 ] && rss10=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+done
+rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+[ $n = "$RELOADS" ] && pass "$RELOADS add/remove reload cycles" || fail "reload failed at cycle $n"
+echo "RSS after 10 cycles ${rss10} kB, after $n: ${rss} kB"
+[ $((rss - rss10)) -le 1024 ] && pass "RSS flat after the first 10 cycles (+$((rss - rss10)) kB)" ||
+	fail "RSS grew by $((rss - rss10)) kB from cycle 10 to $n"
+clean_down "reload cycles"

@@ -71,7 +71,7 @@ help:
 	@echo "make demo     the main job: serve the demo disks and show them"
 	@echo "make check    all tests: unit (+ASan/UBSan), BPF, CLI, VM lab"
 	@echo "make bench    benchmarks in the VM lab (not part of check)"
-	@echo "make soak     the VM suite with 10/3 crash-recovery cycles"
+	@echo "make soak     the VM suite with 10/3 recovery, 20 kill-at-every-step cycles"
 	@echo "make format   clang-format every C file in place"
 
 deps:
@@ -183,10 +183,13 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)
 	$(Q)tools/demo
 
-# the long reliability run: 10 crash-recovery cycles on 7.3, 3 on 6.12
+# the long reliability run: 10 crash-recovery cycles on 7.3, 3 on 6.12,
+# and 20 kill-at-every-step cycles of up and reload on each
 soak: deps lab-deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)
-	$(Q)RECOVERY_CYCLES_7_3=10 RECOVERY_CYCLES_6_12=3 BLKXLATE_VM_TIMEOUT=2400 \
+	$(Q)RECOVERY_CYCLES_7_3=10 RECOVERY_CYCLES_6_12=3 \
+		BLKXLATE_CRASH_CYCLES=20 BLKXLATE_RSS_RELOADS=100 \
+		BLKXLATE_VM_TIMEOUT=7200 \
 		tests/vm/run-suite.sh
 
 bench: deps lab-deps

@@ -181,8 +181,8 @@ static void test_state_write_atomic(void **state)
 	struct state_disk disks[3] = {{.phase = STATE_ADDING, .ublk_id = 7},
 				      {.phase = STATE_SERVING, .ublk_id = 3},
 				      {.phase = STATE_REMOVING, .ublk_id = 5}};
-	struct state st = {.pid = 42, .ready = true, .nr_disks = 3,
-			   .disks = disks};
+	struct state st = {
+		.pid = 42, .ready = true, .nr_disks = 3, .disks = disks};
 	struct state back;
 	struct stat sb;
 	FILE *f;

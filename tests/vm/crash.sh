@@ -250,6 +250,10 @@ expect_rc "unload of a served instance is refused" 1
 expect_err "it says who serves it" "served by pid"
 kill -9 "$(daemon_pid)"
 sleep 1
+run blkxlate status
+expect_rc "status of a killed instance exits 1" 1
+expect_out "status says the disks wait for recovery" "NOT RUNNING: pid [0-9]+ died; disks in state 'waiting' wait for recovery"
+expect_out "each disk shows as waiting" "/dev/ublkb[0-9]+ +waiting"
 run blkxlate unload
 expect_rc "unload after a kill -9 is refused" 1
 run blkxlate up --dataplane $DP "$LAB"
@@ -292,4 +296,46 @@ echo "RSS after 10 cycles ${rss10} kB, after $n: ${rss} kB"
 [ $((rss - rss10)) -le 1024 ] && pass "RSS flat after the first 10 cycles (+$((rss - rss10)) kB)" ||
 	fail "RSS grew by $((rss - rss10)) kB from cycle 10 to $n"
 clean_down "reload cycles"
+took
+
+section "a dead daemon's disks: --while-down fail"
+run blkxlate up --dataplane $DP --while-down fail "$LAB"
+expect_rc "up --while-down fail" 0
+N=$(readlink "$NS_LINK")
+kill -9 "$(daemon_pid)"
+sleep 1
+t0=$(date +%s)
+if timeout 20 dd if="$N" of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null; then
+	fail "a read of a dead daemon's disk succeeded"
+else
+	el=$(($(date +%s) - t0))
+	[ $el -le 5 ] && pass "a read of a dead daemon's disk fails at once (${el} s)" ||
+		fail "the read took ${el} s"
+fi
+[ -b "$N" ] && pass "the disk stays for the next daemon" || fail "$N went away"
+run blkxlate up --dataplane $DP --while-down fail "$LAB"
+expect_rc "the next daemon takes the failing disks over" 0
+grep -q "recovering 4 disk" $RUN/default.log && pass "recovered from FAIL_IO" ||
+	fail "not recovered: $(tail -2 $RUN/default.log)"
+[ "$(readlink "$NS_LINK")" = "$N" ] && pass "same device after the recovery" || fail "the device moved"
+same_data "after --while-down fail" $ALL4
+clean_down "while-down fail"
+
+section "a member that vanishes under I/O, then down"
+run blkxlate up --dataplane $DP "$LAB"
+expect_rc "up" 0
+V=$(readlink "$VSCSI_LINK")
+SD=$(blkxlate resolve vscsi 0000:00:05.0 0)
+timeout 60 fio --name=vanish --filename="$V" --ioengine=io_uring --direct=1 \
+	--rw=randread --bs=4k --iodepth=16 --time_based --runtime=20 \
+	>"$T_TMP/fio.vanish" 2>&1 &
+sleep 2
+echo 1 >"/sys/block/${SD#/dev/}/device/delete"
+sleep 2
+[ -e "/sys/block/${SD#/dev/}" ] && fail "the SCSI member $SD is still there" ||
+	pass "the SCSI member $SD is gone"
+run timeout 150 blkxlate down
+expect_rc "down after a member vanished" 0
+nothing_left "member vanished"
+wait
 took

@@ -33,7 +33,8 @@ enum {
 	OPT_DATAPLANE,
 	OPT_NO_TRACING,
 	OPT_NO_RECOVERY,
-	OPT_RECOVER
+	OPT_RECOVER,
+	OPT_WHILE_DOWN
 };
 
 static void usage_serve(FILE *f, const char *cmd)
@@ -51,6 +52,11 @@ static void usage_serve(FILE *f, const char *cmd)
 		"      --no-recovery     make devices that fail their I/O and go away when\n"
 		"                        the daemon dies (default: they wait for the next\n"
 		"                        daemon, which recovers them)\n"
+		"      --while-down MODE what the disks do while no daemon serves them (it\n"
+		"                        died, the next one has not taken over): wait\n"
+		"                        (default: their I/O queues, a sync blocks) or fail\n"
+		"                        (their I/O fails at once; UBLK_F_USER_RECOVERY_FAIL_IO,\n"
+		"                        Linux 6.11+); the next daemon still recovers them\n"
 		"      --recover         insist on recovering the devices a killed daemon\n"
 		"                        of this instance left (default: recover when the\n"
 		"                        settings match, else discard)\n"
@@ -80,6 +86,8 @@ static int daemon_own_opt(int c, void *ctx)
 {
 	struct daemon_opts *o = ctx;
 	static const char *const dataplanes[] = {"auto", "bpf", "user", NULL};
+	static const char *const while_down[] = {"wait", "fail", NULL};
+	const char *mode;
 
 	switch (c) {
 	case 'q':
@@ -104,6 +112,11 @@ static int daemon_own_opt(int c, void *ctx)
 	case OPT_RECOVER:
 		o->recover = true;
 		break;
+	case OPT_WHILE_DOWN:
+		if (cli_parse_choice("--while-down", optarg, while_down, &mode))
+			return -CLI_USAGE;
+		o->fail_io_while_down = !strcmp(mode, "fail");
+		break;
 	case OPT_DATAPLANE:
 		if (cli_parse_choice("--dataplane", optarg, dataplanes,
 				     &o->dataplane))
@@ -126,6 +139,7 @@ static int parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		{"no-tracing", no_argument, NULL, OPT_NO_TRACING},
 		{"no-recovery", no_argument, NULL, OPT_NO_RECOVERY},
 		{"recover", no_argument, NULL, OPT_RECOVER},
+		{"while-down", required_argument, NULL, OPT_WHILE_DOWN},
 		CLI_OPT_SYSFS,
 		CLI_OPT_HELP,
 		CLI_OPT_END,

@@ -52,10 +52,12 @@ static void add_live(struct json_object *e, const struct state_disk *sd,
 	snprintf(sys, sizeof(sys), "/sys/block/%s",
 		 strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev);
 	present = !access(sys, F_OK);
+	/* a dead daemon's recoverable disk queues its I/O until one comes */
 	json_add_str(e, "state",
-		     alive && present ? "live"
-		     : present	      ? "orphaned"
-				      : "gone");
+		     alive && present			    ? "live"
+		     : present && sd->phase != STATE_ADDING ? "waiting"
+		     : present				    ? "orphaned"
+							    : "gone");
 	if (stats_fd >= 0)
 		bpf_map_lookup_elem(stats_fd, &disk, &st);
 	json_add_int(so, "reads", st.reads);
@@ -77,6 +79,16 @@ static void print_status(struct json_object *st, const char *instance)
 	printf("instance '%s': pid %s, data path %s (%s)\n", instance,
 	       jstr(st, "pid"), jstr(st, "dataplane"),
 	       jstr(st, "dataplane_reason"));
+	if (!json_object_get_boolean(jget(st, "running"))) {
+		time_t t = (time_t)json_object_get_int64(
+			jget(st, "waiting_since"));
+		char when[64];
+
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z",
+			 localtime(&t));
+		printf("NOT RUNNING: pid %s died; disks in state 'waiting' wait for recovery (since %s at the latest, the state file's last write): their I/O queues until 'blkxlate up' takes them over; 'blkxlate down' discards them\n",
+		       jstr(st, "pid"), when);
+	}
 	printf("%-36s %-5s %-4s %-14s %-8s %-8s %s\n", "CONTROLLER", "PROTO",
 	       "LOC", "DEVICE", "STATE", "IO", "MEMBERS");
 	for (size_t i = 0; i < n; i++) {
@@ -139,6 +151,14 @@ int cli_status(int argc, char **argv)
 	if (stats_fd >= 0)
 		maps_close(&m);
 	json_add_bool(st, "running", alive);
+	if (!alive) {
+		char path[PATH_MAX];
+		struct stat sb;
+
+		if (!state_path(instance, "state", path, sizeof(path)) &&
+		    !stat(path, &sb))
+			json_add_int(st, "waiting_since", sb.st_mtime);
+	}
 	if (json)
 		cli_print_json(json_object_get(st));
 	else

@@ -396,6 +396,9 @@ static int daemon_prepare(struct daemon *d, struct error_obj *err)
 	if (!ret)
 		ret = recover_leftovers(d->o->instance, d->o->recover, &d->ctrl,
 					&d->sv.plan, &d->maps, &d->rec, err);
+	if (!ret)
+		ret = setup_check_fail_io(&d->ctrl, d->o->fail_io_while_down,
+					  err);
 	if (ret)
 		return ret;
 	d->env = (struct lun_env){
@@ -406,6 +409,7 @@ static int daemon_prepare(struct daemon *d, struct error_obj *err)
 		.zero_copy = d->zero_copy,
 		.recovery = !d->o->no_recovery &&
 			    (d->ctrl.features & UBLK_F_USER_RECOVERY),
+		.fail_io = d->o->fail_io_while_down,
 		.nr_queues = d->o->nr_queues,
 		.depth = d->o->depth,
 	};

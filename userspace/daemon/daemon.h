@@ -28,14 +28,15 @@
 struct daemon_opts {
 	const char *config;
 	const char *instance;
-	unsigned int nr_queues; /* 0: one per CPU (at most BLKX_MAX_QUEUES) */
-	unsigned int depth;	/* 0: io_queue_depth of the controller, or
-				   LUN_DEFAULT_DEPTH */
-	const char *dataplane;	/* "auto" (default), "bpf" or "user" */
-	bool no_tracing;	/* don't attach bpf/trace.bpf.c */
-	bool no_recovery;	/* devices without UBLK_F_USER_RECOVERY */
-	bool recover;		/* insist on recovering a crashed daemon */
-	int ready_fd;		/* -1, or where to report "OK" / "ERR msg" */
+	unsigned int nr_queues;	 /* 0: one per CPU (at most BLKX_MAX_QUEUES) */
+	unsigned int depth;	 /* 0: io_queue_depth of the controller, or
+				    LUN_DEFAULT_DEPTH */
+	const char *dataplane;	 /* "auto" (default), "bpf" or "user" */
+	bool no_tracing;	 /* don't attach bpf/trace.bpf.c */
+	bool no_recovery;	 /* devices without UBLK_F_USER_RECOVERY */
+	bool recover;		 /* insist on recovering a crashed daemon */
+	bool fail_io_while_down; /* UBLK_F_USER_RECOVERY_FAIL_IO */
+	int ready_fd;		 /* -1, or where to report "OK" / "ERR msg" */
 	struct resolve_ctx rc;
 };
 

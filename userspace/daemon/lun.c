@@ -196,7 +196,10 @@ static int add_device(struct lun *l, const struct lun_env *env)
 		/* the device outlives a crashed daemon; I/O waits for the
 		 * next one and what was in flight is issued again */
 		info.flags |= UBLK_F_USER_RECOVERY;
-		if (env->ctrl->features & UBLK_F_USER_RECOVERY_REISSUE)
+		/* FAIL_IO and REISSUE exclude each other */
+		if (env->fail_io)
+			info.flags |= UBLK_F_USER_RECOVERY_FAIL_IO;
+		else if (env->ctrl->features & UBLK_F_USER_RECOVERY_REISSUE)
 			info.flags |= UBLK_F_USER_RECOVERY_REISSUE;
 	}
 	instance_mark_dev(&info, env->instance);

@@ -27,6 +27,7 @@ struct lun_env {
 	const struct ring_ops *dp;
 	bool zero_copy;	     /* UBLK_F_AUTO_BUF_REG */
 	bool recovery;	     /* add devices with UBLK_F_USER_RECOVERY */
+	bool fail_io;	     /* ... and _FAIL_IO: no waiting while down */
 	const char *pin_dir; /* the instance's bpffs directory */
 	struct blkx_io_stats *lun_stats; /* mmapped maps, whole */
 	struct blkx_io_stats *member_stats;

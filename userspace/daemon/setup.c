@@ -173,3 +173,15 @@ int setup_nofile(const struct serving *sv, const struct ring_ops *dp,
 	}
 	return 0;
 }
+
+int setup_check_fail_io(const struct ublk_ctrl *ctrl, bool want,
+			struct error_obj *err)
+{
+	if (!want || (ctrl->features & UBLK_F_USER_RECOVERY_FAIL_IO))
+		return 0;
+	error_set(
+		err, DAEMON_ERR_UBLK, "",
+		"--while-down fail: this kernel's ublk lacks UBLK_F_USER_RECOVERY_FAIL_IO (Linux 6.11+)");
+	log_error("%s", err->message);
+	return -EOPNOTSUPP;
+}

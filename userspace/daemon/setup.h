@@ -43,4 +43,8 @@ int setup_check_queues(unsigned int nr_queues, struct error_obj *err);
 int setup_nofile(const struct serving *sv, const struct ring_ops *dp,
 		 struct error_obj *err);
 
+/* --while-down fail needs UBLK_F_USER_RECOVERY_FAIL_IO. */
+int setup_check_fail_io(const struct ublk_ctrl *ctrl, bool want,
+			struct error_obj *err);
+
 #endif /* BLKXLATE_DAEMON_SETUP_H */

@@ -31,7 +31,9 @@ int instance_lock(const char *instance, int *holder);
 /* Take it, waiting up to timeout_ms for the holder to let go. */
 int instance_lock_wait(const char *instance, int timeout_ms, int *holder);
 void instance_unlock(int fd);
-/* The pid that holds the instance lock, or 0 when no process does. */
+/* The pid that holds the instance lock, or 0 when no process does.  Not
+ * for the holder itself: a POSIX lock goes with the first close() of any
+ * descriptor of the file in the holding process, and this opens one. */
 int instance_lock_holder(const char *instance);
 
 /* The mark of the instance's ublk devices (never 0). */

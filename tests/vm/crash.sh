@@ -285,13 +285,15 @@ run blkxlate up --dataplane $DP "$LAB"
 pid=$(daemon_pid)
 n=0
 while [ $n -lt "$RELOADS" ]; do
-	blkxlate reload "$LAB2" >/dev/null 2>&1 || break
-	blkxlate reload "$LAB" >/dev/null 2>&1 || break
+	blkxlate reload "$LAB2" >"$T_TMP/reload.out" 2>&1 || break
+	blkxlate reload "$LAB" >"$T_TMP/reload.out" 2>&1 || break
 	n=$((n + 1))
 	[ $n = 10 ] && rss10=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 done
 rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
-[ $n = "$RELOADS" ] && pass "$RELOADS add/remove reload cycles" || fail "reload failed at cycle $n"
+rss10=${rss10:-$rss}
+[ $n = "$RELOADS" ] && pass "$RELOADS add/remove reload cycles" ||
+	fail "reload failed at cycle $n: $(cat "$T_TMP/reload.out")"
 echo "RSS after 10 cycles ${rss10} kB, after $n: ${rss} kB"
 [ $((rss - rss10)) -le 1024 ] && pass "RSS flat after the first 10 cycles (+$((rss - rss10)) kB)" ||
 	fail "RSS grew by $((rss - rss10)) kB from cycle 10 to $n"

@@ -166,7 +166,20 @@ state "$dead"
 vmm --vmm qemu --instance vmmtest --sysfs-root "$SYS" "$Q35"
 expect_out "a dead daemon's state is ignored" \
 	"^# note: no running daemon of instance 'vmmtest'"
+# a live pid is not enough: the running daemon is the one that holds the
+# instance lock (a POSIX record lock on vmmtest.lock)
 state $$
+vmm --vmm qemu --instance vmmtest --sysfs-root "$SYS" "$Q35"
+expect_out "a live pid without the instance lock is not the daemon" \
+	"^# note: no running daemon of instance 'vmmtest'"
+python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a")
+fcntl.lockf(f, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(1800)' "$RUN/vmmtest.lock" >"$T_TMP/locker" &
+locker=$!
+while ! grep -q locked "$T_TMP/locker" 2>/dev/null; do sleep 0.05; done
+state $locker
 vmm --vmm qemu --instance vmmtest --sysfs-root "$SYS" "$Q35"
 expect_out "a running daemon's sizes are used" \
 	"lun=0,.*rotation_rate=1,logical_block_size=4096,physical_block_size=4096,write-cache=on,dpofua=on"
@@ -295,6 +308,7 @@ expect_rc "the unit reloads with SIGHUP" 0
 run grep -Eq '^KillMode=mixed$' "$UNIT"
 expect_rc "the unit stops with SIGTERM to the daemon (KillMode=mixed)" 0
 
+kill "$locker" 2>/dev/null
 [ "$T_SKIP" -eq 0 ] || echo "($T_SKIP skipped)"
 echo "== vmm: $T_PASS passed, $T_FAIL failed"
 [ "$T_FAIL" -eq 0 ]

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -36,11 +37,6 @@
 #include "pins/maps.h"
 #include "pins/program.h"
 #include "pins/trace.h"
-
-struct mapped {
-	void *p;
-	size_t len;
-};
 
 struct daemon {
 	const struct daemon_opts *o;
@@ -97,26 +93,6 @@ static int fail(struct daemon *d, const struct error_obj *err, int ret)
 		notify(d->o, "ERR %s\n", err->message);
 	}
 	return ret;
-}
-
-static void *map_stats(int fd, size_t entries, size_t entry_size,
-		       struct mapped *m)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	void *p;
-
-	m->len =
-		(entries * entry_size + (size_t)page - 1) & ~((size_t)page - 1);
-	p = mmap(NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	m->p = p == MAP_FAILED ? NULL : p;
-	return m->p;
-}
-
-static void unmap_stats(struct mapped *m)
-{
-	if (m->p)
-		munmap(m->p, m->len);
-	m->p = NULL;
 }
 
 static void start_tracing(struct daemon *d)
@@ -263,9 +239,9 @@ static void daemon_teardown(struct daemon *d)
 	sv->nr_luns = 0;
 	sv->disk_used = sv->member_used = NULL;
 	recover_fini(&d->rec);
-	unmap_stats(&d->lun_stats);
-	unmap_stats(&d->member_stats);
-	unmap_stats(&d->queue_stats);
+	setup_unmap_stats(&d->lun_stats);
+	setup_unmap_stats(&d->member_stats);
+	setup_unmap_stats(&d->queue_stats);
 	maps_close(&d->maps);
 	if (d->maps_owned) {
 		char err[512] = "";
@@ -336,13 +312,13 @@ static int prepare_maps(struct daemon *d, struct error_obj *err)
 		for (size_t j = 0; j < pd->nr_members; j++)
 			sv->member_used[pd->geo.first_member + j] = true;
 	}
-	if (!map_stats(d->maps.lun_stats_fd, BLKX_MAX_DISKS,
-		       sizeof(struct blkx_io_stats), &d->lun_stats) ||
-	    !map_stats(d->maps.member_stats_fd, BLKX_MAX_MEMBERS,
-		       sizeof(struct blkx_io_stats), &d->member_stats) ||
-	    !map_stats(d->maps.queue_stats_fd,
-		       maps_queue_stats_entries(sv->slots),
-		       sizeof(struct blkx_queue_stats), &d->queue_stats))
+	if (!setup_map_stats(d->maps.lun_stats_fd, BLKX_MAX_DISKS,
+			     sizeof(struct blkx_io_stats), &d->lun_stats) ||
+	    !setup_map_stats(d->maps.member_stats_fd, BLKX_MAX_MEMBERS,
+			     sizeof(struct blkx_io_stats), &d->member_stats) ||
+	    !setup_map_stats(d->maps.queue_stats_fd,
+			     maps_queue_stats_entries(sv->slots),
+			     sizeof(struct blkx_queue_stats), &d->queue_stats))
 		log_warn("cannot map the stats maps (%s): counters stay 0",
 			 strerror(errno));
 	return 0;
@@ -522,6 +498,10 @@ static struct json_object *do_reload(struct daemon *d, const char *path)
 		json_add_str(
 			res, "warning",
 			"the state file could not be written (see the log)");
+	/* what the added and removed LUNs' set-up allocated and freed
+	 * (libbpf loads kernel BTF per queue) goes back to the system, so
+	 * RSS stays flat over reloads */
+	malloc_trim(0);
 	json_add_bool(res, "ok", 1);
 	json_add_str(res, "config", abs);
 	return res;
@@ -603,6 +583,9 @@ int daemon_run(const struct daemon_opts *o, struct error_obj *err)
 	d.o = o;
 	d.lock_fd = -1;
 	log_timestamps = true;
+	/* queue threads come and go with reloads: a few malloc arenas, not
+	 * one per thread ever seen (each keeps what it grew to) */
+	mallopt(M_ARENA_MAX, 2);
 	block_signals(&set);
 	ret = daemon_prepare(&d, err);
 	if (ret) {

@@ -28,7 +28,14 @@ static int open_member(const struct plan_member *pm, bool read_only)
 	/* hold block devices exclusively: no one mounts them under us */
 	if (!pm->dev.is_file)
 		flags |= O_EXCL;
-	fd = open(pm->dev.dev_path, flags | O_DIRECT);
+	/* a backing a LUN just removed held stays busy until the kernel has
+	 * torn down that LUN's rings, shortly after they were closed */
+	for (int tries = 0;; tries++) {
+		fd = open(pm->dev.dev_path, flags | O_DIRECT);
+		if (fd >= 0 || errno != EBUSY || tries >= 30)
+			break;
+		usleep(100 * 1000);
+	}
 	if (fd < 0 && errno == EINVAL) {
 		/* e.g. a file on ramfs: no O_DIRECT there */
 		log_warn(

@@ -5,6 +5,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -184,4 +185,24 @@ int setup_check_fail_io(const struct ublk_ctrl *ctrl, bool want,
 		"--while-down fail: this kernel's ublk lacks UBLK_F_USER_RECOVERY_FAIL_IO (Linux 6.11+)");
 	log_error("%s", err->message);
 	return -EOPNOTSUPP;
+}
+
+void *setup_map_stats(int fd, size_t entries, size_t entry_size,
+		      struct mapped *m)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	m->len =
+		(entries * entry_size + (size_t)page - 1) & ~((size_t)page - 1);
+	p = mmap(NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	m->p = p == MAP_FAILED ? NULL : p;
+	return m->p;
+}
+
+void setup_unmap_stats(struct mapped *m)
+{
+	if (m->p)
+		munmap(m->p, m->len);
+	m->p = NULL;
 }

@@ -47,4 +47,13 @@ int setup_nofile(const struct serving *sv, const struct ring_ops *dp,
 int setup_check_fail_io(const struct ublk_ctrl *ctrl, bool want,
 			struct error_obj *err);
 
+/* A pinned array map mmapped whole (the stats maps), and undone. */
+struct mapped {
+	void *p;
+	size_t len;
+};
+void *setup_map_stats(int fd, size_t entries, size_t entry_size,
+		      struct mapped *m);
+void setup_unmap_stats(struct mapped *m);
+
 #endif /* BLKXLATE_DAEMON_SETUP_H */

@@ -99,6 +99,10 @@ static int place(const struct maps *m, struct plan *plan, struct recover *rec,
 				rec->slots[i]);
 		plan_place_disk(pd, rec->slots[i], first[i]);
 	}
+	/* LUN entries but the recovered ones go (a half-done change's);
+	 * the added ones get theirs once they serve */
+	if (!ret)
+		program_lun_prune(m, ud, s.disks);
 	for (size_t i = 0; !ret && i < plan->nr_disks; i++) {
 		struct plan_disk *pd = &plan->disks[i];
 		long di, mi;
@@ -119,8 +123,6 @@ static int place(const struct maps *m, struct plan *plan, struct recover *rec,
 			plan_place_disk(pd, (uint32_t)di, (uint32_t)mi);
 		}
 	}
-	if (!ret)
-		program_lun_prune(m, ud, s.disks);
 	free(ud);
 	free(um);
 	return ret;

@@ -182,7 +182,7 @@ int setup_check_fail_io(const struct ublk_ctrl *ctrl, bool want,
 		return 0;
 	error_set(
 		err, DAEMON_ERR_UBLK, "",
-		"--while-down fail: this kernel's ublk lacks UBLK_F_USER_RECOVERY_FAIL_IO (Linux 6.11+)");
+		"--while-down fail: this kernel's ublk lacks UBLK_F_USER_RECOVERY_FAIL_IO");
 	log_error("%s", err->message);
 	return -EOPNOTSUPP;
 }

@@ -45,6 +45,9 @@ static inline void instance_mark_dev(struct ublksrv_ctrl_dev_info *info,
 	info->ublksrv_flags = instance_mark(instance);
 }
 
+/* At most this many devices of one instance are found and removed. */
+#define INSTANCE_MAX_DEVICES 1024
+
 /*
  * The ids of every ublk device that carries the instance's mark (sorted,
  * at most max).  Returns how many there are (may exceed max), or -errno.

@@ -13,8 +13,6 @@
 #include "daemon/instance.h"
 #include "pins/maps.h"
 
-#define MAX_DEVICES 1024
-
 bool leftover_recoverable(struct ublk_ctrl *ctrl, int id)
 {
 	struct ublksrv_ctrl_dev_info info;
@@ -79,10 +77,10 @@ int leftover_remove_devices(const char *instance, struct ublk_ctrl *ctrl,
 			    const int *keep, size_t nkeep, char *list,
 			    size_t len)
 {
-	int ids[MAX_DEVICES], n, deleted = 0;
+	int ids[INSTANCE_MAX_DEVICES], n, deleted = 0;
 
-	n = instance_devices(ctrl, instance, ids, MAX_DEVICES);
-	for (int i = 0; i < n && i < MAX_DEVICES; i++) {
+	n = instance_devices(ctrl, instance, ids, INSTANCE_MAX_DEVICES);
+	for (int i = 0; i < n && i < INSTANCE_MAX_DEVICES; i++) {
 		char name[32];
 		size_t k = 0;
 

@@ -16,8 +16,6 @@
 #include "daemon/state.h"
 #include "pins/program.h"
 
-#define MAX_DEVICES 1024
-
 static int refuse(struct error_obj *err, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int refuse(struct error_obj *err, int ret, const char *fmt, ...)
@@ -246,7 +244,7 @@ int recover_leftovers(const char *instance, bool insist, struct ublk_ctrl *ctrl,
 		      struct plan *plan, struct maps *maps, struct recover *rec,
 		      struct error_obj *err)
 {
-	int ids[MAX_DEVICES], nr_devs, ret;
+	int ids[INSTANCE_MAX_DEVICES], nr_devs, ret;
 	struct state st;
 	bool pins;
 
@@ -260,7 +258,7 @@ int recover_leftovers(const char *instance, bool insist, struct ublk_ctrl *ctrl,
 		log_warn(
 			"the state file of instance '%s' cannot be parsed (a crash while it was written?); what the instance left is found by its devices' mark",
 			instance);
-	nr_devs = instance_devices(ctrl, instance, ids, MAX_DEVICES);
+	nr_devs = instance_devices(ctrl, instance, ids, INSTANCE_MAX_DEVICES);
 	pins = maps_open(instance, maps, NULL, 0) == 0;
 	maps_close(maps);
 	if (ret && nr_devs <= 0 && !pins) {

@@ -44,6 +44,9 @@ enum blkx_backing {
 #define BLKX_DISK_WRITE_CACHE (1u << 3) /* some member has a volatile cache */
 #define BLKX_DISK_DISCARD     (1u << 4) /* every member can discard */
 
+/* struct blkx_member.flags */
+#define BLKX_MEMBER_FAILED (1u << 0) /* no I/O reaches it any more */
+
 /* luns map key: guest-visible controller and location. */
 struct blkx_lun_key {
 	char controller[BLKX_GUID_STR_LEN]; /* canonical lowercase GUID */
@@ -84,7 +87,7 @@ struct blkx_member {
 	__u32 disk;    /* owning disk */
 	__u32 index;   /* position in the disk's stripe set */
 	__u32 backing; /* enum blkx_backing */
-	__u32 pad;
+	__u32 flags;   /* BLKX_MEMBER_*: set by the daemon while it serves */
 	char device[BLKX_DEV_NAME_LEN]; /* e.g. /dev/nvme0n1 */
 };
 

@@ -231,13 +231,23 @@ static __always_inline __u64 blkx_unmap(const struct blkx_disk *d, __u32 m,
 }
 
 /*
+ * A member marked failed (BLKX_MEMBER_FAILED, e.g. a file cut below its
+ * range) takes no more I/O.  The daemon sets the flag while queues read
+ * it, hence the one volatile load.
+ */
+static __always_inline int blkx_member_failed(const struct blkx_member *m)
+{
+	return (*(const volatile __u32 *)&m->flags & BLKX_MEMBER_FAILED) != 0;
+}
+
+/*
  * Device sector of a segment on its member, or -1 (as all ones) when the
- * segment does not fit the member's usable range.
+ * segment does not fit the member's usable range or the member failed.
  */
 static __always_inline __u64 blkx_member_sector(const struct blkx_member *m,
 						const struct blkx_segment *s)
 {
-	if (s->member_sector > m->size_sectors ||
+	if (blkx_member_failed(m) || s->member_sector > m->size_sectors ||
 	    s->nr_sectors > m->size_sectors - s->member_sector)
 		return ~0ULL;
 	return m->offset_sectors + s->member_sector;

@@ -153,6 +153,12 @@ static void test_member_sector(void **state)
 	s.member_sector = UINT64_MAX;
 	s.nr_sectors = 1;
 	assert_true(blkx_member_sector(&m, &s) == ~0ULL);
+	/* a failed member takes nothing, even inside its range */
+	s.member_sector = 0;
+	assert_int_equal(blkx_member_sector(&m, &s), 2048);
+	m.flags = BLKX_MEMBER_FAILED;
+	assert_true(blkx_member_failed(&m));
+	assert_true(blkx_member_sector(&m, &s) == ~0ULL);
 }
 
 static struct blkx_disk random_geometry(void)

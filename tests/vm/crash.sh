@@ -300,6 +300,48 @@ echo "RSS after 10 cycles ${rss10} kB, after $n: ${rss} kB"
 clean_down "reload cycles"
 took
 
+section "a file member cut while served"
+run blkxlate up --dataplane $DP "$LAB2"
+expect_rc "up with the file-backed LUN 7" 0
+X=$(readlink "$EXTRA_LINK")
+FULL=$((64 * 1048576))
+dd if=/dev/urandom of="$X" bs=1M count=64 oflag=direct 2>/dev/null
+# cut to half while fio writes all over it
+timeout 60 fio --name=cut --filename="$X" --ioengine=io_uring --direct=1 \
+	--rw=randwrite --bs=64k --iodepth=16 --time_based --runtime=4 \
+	>"$T_TMP/fio.cut" 2>&1 &
+fpid=$!
+sleep 1
+truncate -s 32M $EXTRA
+sleep 1
+s1=$(stat -c %s $EXTRA)
+wait $fpid && fail "fio wrote on after the cut: $(tail -3 "$T_TMP/fio.cut")" ||
+	pass "the writes after the cut failed"
+s2=$(stat -c %s $EXTRA)
+[ "$s1" -le $FULL ] && pass "no write beyond the planned range ($s1 bytes)" ||
+	fail "the file grew past its planned $FULL bytes: $s1"
+[ "$s2" = "$s1" ] && pass "no write grew the file once the cut was seen" ||
+	fail "the file grew from $s1 to $s2 bytes after the cut was seen"
+dd if=/dev/zero of="$X" bs=4k seek=12288 count=1 oflag=direct 2>/dev/null &&
+	fail "a write past the cut succeeded" || pass "a write past the cut fails"
+dd if="$X" of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null &&
+	fail "a read of the cut member succeeded" || pass "a read of the cut member fails"
+[ "$(stat -c %s $EXTRA)" = "$s2" ] && pass "the file keeps its size ($s2 bytes)" ||
+	fail "the file changed size: $(stat -c %s $EXTRA)"
+grep -q "blkx-extra.img is [0-9]* bytes, below the $FULL bytes it serves" $RUN/default.log &&
+	pass "the log names the member and both sizes" ||
+	fail "no report in the log: $(tail -3 $RUN/default.log)"
+run blkxlate status
+expect_out "status marks the member failed" "blkx-extra.img \(FAILED"
+expect_out "and its disk" " FAILED "
+run blkxlate status --json
+printf '%s' "$OUT" | tr -d ' \n' | grep -q '"failed_members":\["/var/tmp/blkx-extra.img"\]' &&
+	pass "status --json lists it in failed_members" || fail "status --json: $OUT"
+same_data "the other LUNs after the cut" $KEPT3
+clean_down "file cut"
+truncate -s 64M $EXTRA
+took
+
 section "a dead daemon's disks: --while-down fail"
 if ! blkxlate features | grep -q USER_RECOVERY_FAIL_IO; then
 	run blkxlate up --dataplane $DP --while-down fail "$LAB"

@@ -39,9 +39,37 @@ static const char *jstr(struct json_object *o, const char *k)
 }
 
 /* Add live state and the LUN's counters to sd's entry e of the state. */
-static void add_live(struct json_object *e, const struct state_disk *sd,
-		     int stats_fd, bool alive)
+/* The members of sd the daemon marked failed (BLKX_MEMBER_FAILED in the
+ * members map), as a JSON array of their paths, or NULL when none. */
+static struct json_object *failed_members(const struct maps *m,
+					  const struct state_disk *sd)
 {
+	struct json_object *arr = NULL;
+	struct blkx_disk geo;
+	__u32 di = sd->disk;
+
+	if (!m || bpf_map_lookup_elem(m->disks_fd, &di, &geo))
+		return NULL;
+	for (size_t j = 0; j < sd->nr_members && j < geo.nr_members; j++) {
+		struct blkx_member mem;
+		__u32 mi = geo.first_member + (__u32)j;
+
+		if (bpf_map_lookup_elem(m->members_fd, &mi, &mem) ||
+		    !(mem.flags & BLKX_MEMBER_FAILED))
+			continue;
+		if (!arr)
+			arr = json_object_new_array();
+		json_object_array_add(arr,
+				      json_object_new_string(sd->members[j]));
+	}
+	return arr;
+}
+
+static void add_live(struct json_object *e, const struct state_disk *sd,
+		     const struct maps *m, bool alive)
+{
+	struct json_object *failed = failed_members(m, sd);
+	int stats_fd = m ? m->lun_stats_fd : -1;
 	struct blkx_io_stats st = {0};
 	struct json_object *so = json_object_new_object();
 	__u32 disk = sd->disk;
@@ -53,8 +81,11 @@ static void add_live(struct json_object *e, const struct state_disk *sd,
 		 strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev);
 	present = !access(sys, F_OK);
 	/* a dead daemon's recoverable disk queues its I/O until one comes */
+	if (failed)
+		json_object_object_add(e, "failed_members", failed);
 	json_add_str(e, "state",
-		     alive && present			    ? "live"
+		     alive && present && failed		    ? "FAILED"
+		     : alive && present			    ? "live"
 		     : present && sd->phase != STATE_ADDING ? "waiting"
 		     : present				    ? "orphaned"
 							    : "gone");
@@ -69,6 +100,18 @@ static void add_live(struct json_object *e, const struct state_disk *sd,
 	json_add_int(so, "discards", st.discards);
 	json_add_int(so, "errors", st.errors);
 	json_object_object_add(e, "stats", so);
+}
+
+static bool member_failed(struct json_object *e, const char *name)
+{
+	struct json_object *f = jget(e, "failed_members");
+
+	for (size_t i = 0; f && i < json_object_array_length(f); i++)
+		if (!strcmp(json_object_get_string(
+				    json_object_array_get_idx(f, i)),
+			    name))
+			return true;
+	return false;
 }
 
 static void print_status(struct json_object *st, const char *instance)
@@ -105,10 +148,14 @@ static void print_status(struct json_object *st, const char *instance)
 		       jstr(e, "location"), jstr(e, "device"), jstr(e, "state"),
 		       io);
 		for (size_t m = 0; mem && m < json_object_array_length(mem);
-		     m++)
-			printf("%s%s", m ? ", " : "",
-			       json_object_get_string(
-				       json_object_array_get_idx(mem, m)));
+		     m++) {
+			const char *name = json_object_get_string(
+				json_object_array_get_idx(mem, m));
+
+			printf("%s%s%s", m ? ", " : "", name,
+			       member_failed(e, name) ? " (FAILED: see the log)"
+						      : "");
+		}
 		printf("\n%-36s %-5s %-4s -> %s\n", "", "", "",
 		       jstr(e, "link"));
 	}
@@ -119,10 +166,10 @@ int cli_status(int argc, char **argv)
 	struct json_object *st, *disks;
 	struct state state;
 	const char *instance;
-	bool json = false, alive;
+	bool json = false, alive, have_maps;
 	struct maps m;
 	char err[512];
-	int ret, stats_fd = -1;
+	int ret;
 
 	ret = cli_parse_instance(
 		argc, argv,
@@ -141,14 +188,13 @@ int cli_status(int argc, char **argv)
 	}
 	alive = state_daemon_alive(instance, &state);
 	st = state_json(&state);
-	if (!maps_open(instance, &m, err, sizeof(err)))
-		stats_fd = m.lun_stats_fd;
+	have_maps = !maps_open(instance, &m, err, sizeof(err));
 	disks = jget(st, "disks");
 	for (size_t i = 0; i < state.nr_disks; i++)
 		add_live(json_object_array_get_idx(disks, i), &state.disks[i],
-			 stats_fd, alive);
+			 have_maps ? &m : NULL, alive);
 	state_fini(&state);
-	if (stats_fd >= 0)
+	if (have_maps)
 		maps_close(&m);
 	json_add_bool(st, "running", alive);
 	if (!alive) {

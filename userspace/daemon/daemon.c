@@ -34,6 +34,7 @@
 #include "daemon/serving.h"
 #include "daemon/setup.h"
 #include "daemon/state.h"
+#include "daemon/watch.h"
 #include "pins/maps.h"
 #include "pins/program.h"
 #include "pins/trace.h"
@@ -56,6 +57,7 @@ struct daemon {
 	struct mapped lun_stats, member_stats, queue_stats;
 	struct tracer tracer;
 	bool tracing;
+	struct watch watch; /* file members cut while served */
 };
 
 static void sigusr1_noop(int sig)
@@ -492,6 +494,7 @@ static struct json_object *do_reload(struct daemon *d, const char *path)
 			error_set(&err, "InternalFailure", "", "reload failed");
 		/* what was journaled for it is undone */
 		write_state(d);
+		watch_sync(&d->watch, &d->sv, &d->maps);
 		return error_reply(&err);
 	}
 	if (write_state(d))
@@ -502,6 +505,7 @@ static struct json_object *do_reload(struct daemon *d, const char *path)
 	 * (libbpf loads kernel BTF per queue) goes back to the system, so
 	 * RSS stays flat over reloads */
 	malloc_trim(0);
+	watch_sync(&d->watch, &d->sv, &d->maps);
 	json_add_bool(res, "ok", 1);
 	json_add_str(res, "config", abs);
 	return res;
@@ -540,15 +544,19 @@ static int event_loop(struct daemon *d, const sigset_t *set)
 			"no control socket (%s): 'blkxlate reload' cannot reach this daemon; SIGHUP still reloads",
 			strerror(-lfd));
 	while (!sig) {
-		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
-				      {.fd = lfd, .events = POLLIN}};
+		/* a negative fd is left out by poll() */
+		struct pollfd p[3] = {
+			{.fd = sfd, .events = POLLIN},
+			{.fd = lfd, .events = POLLIN},
+			{.fd = watch_poll_fd(&d->watch), .events = POLLIN}};
 		struct signalfd_siginfo si;
 
-		if (poll(p, lfd >= 0 ? 2 : 1, -1) < 0) {
+		if (poll(p, 3, watch_timeout_ms(&d->watch)) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		watch_run(&d->watch, &d->sv, &d->maps);
 		if (lfd >= 0 && (p[1].revents & POLLIN))
 			control_serve_one(lfd, handle_request, d);
 		if (!(p[0].revents & POLLIN) ||
@@ -582,6 +590,7 @@ int daemon_run(const struct daemon_opts *o, struct error_obj *err)
 	memset(&d, 0, sizeof(d));
 	d.o = o;
 	d.lock_fd = -1;
+	d.watch.fd = -1;
 	log_timestamps = true;
 	/* queue threads come and go with reloads: a few malloc arenas, not
 	 * one per thread ever seen (each keeps what it grew to) */
@@ -617,12 +626,14 @@ int daemon_run(const struct daemon_opts *o, struct error_obj *err)
 		return ret;
 	}
 	instance_crash_point("ready");
+	watch_sync(&d.watch, &d.sv, &d.maps);
 	log_info("instance '%s' serving %zu disk(s)%s; pid %d", o->instance,
 		 d.sv.nr_luns, d.rec.recovering ? " (recovered)" : "",
 		 getpid());
 	notify(o, "OK %zu\n", d.sv.nr_luns);
 
 	sig = event_loop(&d, &set);
+	watch_fini(&d.watch);
 	log_info("signal %d: stopping %zu disk(s)", sig, d.sv.nr_luns);
 	daemon_teardown(&d);
 	state_remove(o->instance);

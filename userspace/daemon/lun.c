@@ -169,6 +169,13 @@ static int open_members(struct lun *l)
 	return 0;
 }
 
+void lun_member_failed(struct lun *l, size_t j)
+{
+	if (l->ld.members && j < (size_t)l->ld.nr_members)
+		__atomic_or_fetch(&l->ld.members[j].flags, BLKX_MEMBER_FAILED,
+				  __ATOMIC_RELEASE);
+}
+
 static int open_cdev(struct ldisk *ld)
 {
 	char cdev[32];
@@ -449,7 +456,7 @@ void lun_down(struct lun *l, const struct lun_env *env)
 			close(ld->member_fds[i]);
 	free(ld->member_fds);
 	free(ld->queues);
-	free((void *)ld->members);
+	free(ld->members);
 	if (l->mutex_init) {
 		pthread_mutex_destroy(&ld->lock);
 		pthread_cond_destroy(&ld->cond);

@@ -68,6 +68,9 @@ void lun_init(struct lun *l, const struct lun_env *env,
 int lun_up(struct lun *l, const struct lun_env *env);
 int lun_prepare(struct lun *l, const struct lun_env *env);
 int lun_start(struct lun *l, const struct lun_env *env);
+/* Member j takes no more I/O in the userspace path (BLKX_MEMBER_FAILED
+ * in its copy of the members map values; the map itself is program's). */
+void lun_member_failed(struct lun *l, size_t j);
 /* Stop, delete and release everything lun_up() made. */
 void lun_down(struct lun *l, const struct lun_env *env);
 

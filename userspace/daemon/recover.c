@@ -32,8 +32,9 @@ static int refuse(struct error_obj *err, int ret, const char *fmt, ...)
 }
 
 /* The pinned disk at slot di is pd but for where its members sit (then
- * *first_member says where). */
-static bool pinned_matches(const struct maps *m, const struct plan_disk *pd,
+ * *first_member says where) and which failed: a member the dead daemon
+ * marked failed stays so in pd. */
+static bool pinned_matches(const struct maps *m, struct plan_disk *pd,
 			   uint32_t di, uint32_t *first_member)
 {
 	struct blkx_disk geo, want = pd->geo;
@@ -49,9 +50,19 @@ static bool pinned_matches(const struct maps *m, const struct plan_disk *pd,
 
 		wm.disk = di;
 		wm.index = (__u32)j;
-		if (bpf_map_lookup_elem(m->members_fd, &mi, &mem) ||
-		    memcmp(&mem, &wm, sizeof(mem)))
+		if (bpf_map_lookup_elem(m->members_fd, &mi, &mem))
 			return false;
+		wm.flags = mem.flags;
+		if (memcmp(&mem, &wm, sizeof(mem)))
+			return false;
+	}
+	for (size_t j = 0; j < pd->nr_members; j++) {
+		struct blkx_member mem;
+		__u32 mi = geo.first_member + (__u32)j;
+
+		if (!bpf_map_lookup_elem(m->members_fd, &mi, &mem))
+			pd->members[j].m.flags |=
+				mem.flags & BLKX_MEMBER_FAILED;
 	}
 	*first_member = geo.first_member;
 	return true;
@@ -143,7 +154,8 @@ static int match(const char *instance, struct ublk_ctrl *ctrl,
 		return -ENOMEM;
 	for (size_t k = 0; !ret && k < st->nr_disks; k++) {
 		const struct state_disk *sd = &st->disks[k];
-		const struct plan_disk *pd;
+		const struct plan_disk *found_pd;
+		struct plan_disk *pd;
 		size_t i;
 
 		/* half added: rolled back; gone: nothing waits on it */
@@ -151,7 +163,10 @@ static int match(const char *instance, struct ublk_ctrl *ctrl,
 		    !leftover_ours(ctrl, instance, sd->ublk_id) ||
 		    !leftover_recoverable(ctrl, sd->ublk_id))
 			continue;
-		pd = plan_find(plan, sd->controller, sd->location, sd->channel);
+		found_pd = plan_find(plan, sd->controller, sd->location,
+				     sd->channel);
+		/* plan is ours to change: found_pd is one of its disks */
+		pd = found_pd ? &plan->disks[found_pd - plan->disks] : NULL;
 		if (!pd && sd->phase == STATE_REMOVING)
 			continue; /* the reload that removed it completes */
 		i = pd ? (size_t)(pd - plan->disks) : 0;

@@ -63,10 +63,12 @@ struct queue {
 /* Everything the queues of one ublk device share. */
 struct ldisk {
 	uint32_t dev_id;
-	uint32_t disk_index;		   /* in the disks map */
-	struct blkx_disk geo;		   /* copy of the map value */
-	const struct blkx_member *members; /* members map values, in order */
-	int cdev_fd;			   /* /dev/ublkcN */
+	uint32_t disk_index;  /* in the disks map */
+	struct blkx_disk geo; /* copy of the map value */
+	/* members map values, in order; the daemon may set a member's
+	 * flags (lun_member_failed), the queues only read them */
+	struct blkx_member *members;
+	int cdev_fd; /* /dev/ublkcN */
 	int nr_members;
 	int *member_fds; /* fixed files 1..n */
 	bool zero_copy;	 /* UBLK_F_AUTO_BUF_REG */

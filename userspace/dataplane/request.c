@@ -7,6 +7,8 @@
  *                  request's own pages where UBLK_F_AUTO_BUF_REG exists);
  *                  a FUA write carries RWF_DSYNC on every member written
  *   FLUSH          fdatasync on every member
+ * A member marked failed (blkx_member_failed) fails every request that
+ * needs it with -EIO.
  *   DISCARD        punch hole (unmap, reads zero) of each member's extent
  *   WRITE_ZEROES   zero range (or punch hole) of each member's extent
  * Every sub-I/O is awaited even after an error; the first error wins and a
@@ -91,7 +93,10 @@ static void serve_flush(struct queue *q, unsigned int tag)
 	struct blkx_tag *t = &q->tags[tag];
 
 	for (int m = 0; m < q->ld->nr_members; m++) {
-		struct io_uring_sqe *sqe = member_sqe(q, t, 0);
+		/* a failed member cannot make the guest's writes durable */
+		struct io_uring_sqe *sqe = member_sqe(
+			q, t,
+			blkx_member_failed(&q->ld->members[m]) ? ~0ULL : 0);
 
 		if (!sqe)
 			break;

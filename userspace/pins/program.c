@@ -33,6 +33,15 @@ static int program_geometry(const struct maps *m, const struct plan_disk *pd,
 	return ret ? ret : put(m->disks_fd, &di, &pd->geo, BPF_ANY);
 }
 
+int program_member(const struct maps *m, const struct plan_disk *pd, size_t j)
+{
+	__u32 mi = pd->geo.first_member + (__u32)j;
+
+	if (j >= pd->nr_members)
+		return -EINVAL;
+	return put(m->members_fd, &mi, &pd->members[j].m, BPF_EXIST);
+}
+
 int program_plan(const struct maps *m, const struct plan *p, char *err,
 		 size_t errlen)
 {

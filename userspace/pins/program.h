@@ -25,6 +25,8 @@ int program_plan(const struct maps *m, const struct plan *p, char *err,
  * LUN is not visible yet.  0 or -errno. */
 int program_disk(const struct maps *m, const struct maps_slots *slots,
 		 const struct plan_disk *pd, uint32_t di);
+/* Rewrite member j of pd (its flags changed while it serves). */
+int program_member(const struct maps *m, const struct plan_disk *pd, size_t j);
 /* Make pd's LUN resolve to disk slot di (the last step of adding it). */
 int program_lun_add(const struct maps *m, const struct plan_disk *pd,
 		    uint32_t di);

@@ -284,19 +284,26 @@ RELOADS=${RSS_RELOADS:-100}
 run blkxlate up --dataplane $DP "$LAB"
 pid=$(daemon_pid)
 n=0
+rss_max=0
+rss_at=""
 while [ $n -lt "$RELOADS" ]; do
 	blkxlate reload "$LAB2" >"$T_TMP/reload.out" 2>&1 || break
 	blkxlate reload "$LAB" >"$T_TMP/reload.out" 2>&1 || break
 	n=$((n + 1))
-	[ $n = 10 ] && rss10=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+	rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+	[ $n = 10 ] && rss10=$rss
+	[ $n -ge 10 ] && [ "$rss" -gt $rss_max ] && rss_max=$rss
+	[ $((n % 25)) = 0 ] && rss_at="$rss_at $n:${rss}"
 done
-rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 rss10=${rss10:-$rss}
 [ $n = "$RELOADS" ] && pass "$RELOADS add/remove reload cycles" ||
 	fail "reload failed at cycle $n: $(cat "$T_TMP/reload.out")"
-echo "RSS after 10 cycles ${rss10} kB, after $n: ${rss} kB"
-[ $((rss - rss10)) -le 1024 ] && pass "RSS flat after the first 10 cycles (+$((rss - rss10)) kB)" ||
-	fail "RSS grew by $((rss - rss10)) kB from cycle 10 to $n"
+echo "RSS (kB) after 10 cycles: $rss10, then$rss_at; the most from cycle 10 on: $rss_max"
+# what moves is glibc's per-thread caches and arena use of the queue
+# threads (each loads a BPF object): up and down, not a leak
+[ $((rss_max - rss10)) -le 1024 ] &&
+	pass "RSS flat after the first 10 cycles (at most +$((rss_max - rss10)) kB)" ||
+	fail "RSS grew by up to $((rss_max - rss10)) kB from cycle 10 to $n"
 clean_down "reload cycles"
 took
 

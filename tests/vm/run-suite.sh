@@ -11,8 +11,8 @@ KERNELS=${BLKXLATE_VM_KERNELS:-"7.3 6.12"}
 # recovery cycles per kernel: RECOVERY_CYCLES_7_3, RECOVERY_CYCLES_6_12
 # (make soak raises them), default 2; BLKXLATE_CRASH_CYCLES: the
 # kill-at-every-step cycles of crash.sh (default 1, make soak 20);
-# BLKXLATE_RSS_RELOADS: its add/remove reload cycles (default 25,
-# make soak 100)
+# BLKXLATE_RSS_RELOADS: its add/remove reload cycles (default 100,
+# make soak 300)
 TIMEOUT=${BLKXLATE_VM_TIMEOUT:-1200}
 log_dir=${BLKXLATE_VM_LOGS:-$repo/build/vm-logs}
 mkdir -p "$log_dir"
@@ -31,7 +31,7 @@ for k in $KERNELS; do
 			head -n 1 "$here/suite.sh"
 			echo "RECOVERY_CYCLES=$cycles"
 			echo "CRASH_CYCLES=${BLKXLATE_CRASH_CYCLES:-1}"
-			echo "RSS_RELOADS=${BLKXLATE_RSS_RELOADS:-25}"
+			echo "RSS_RELOADS=${BLKXLATE_RSS_RELOADS:-100}"
 			tail -n +2 "$here/suite.sh"
 		} >"$script"
 		"$repo/tools/vm-run" --kernel "$k" --timeout "$TIMEOUT" \

@@ -63,7 +63,8 @@ static void check(struct watch *w, struct serving *sv, const struct maps *m)
 			struct stat st;
 
 			/* the data path's copy says what is failed */
-			if (!is_file(pm) || blkx_member_failed(&l->ld.members[j]) ||
+			if (!is_file(pm) ||
+			    blkx_member_failed(&l->ld.members[j]) ||
 			    l->ld.member_fds[j] < 0 ||
 			    fstat(l->ld.member_fds[j], &st))
 				continue;
